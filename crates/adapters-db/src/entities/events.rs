@@ -1,0 +1,36 @@
+//! `events`: every accepted delivery, and for reviews the queue state of their work.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub delivery_id: String,
+    pub event_name: String,
+    pub action: Option<String>,
+    pub event_type: String,
+    pub repository: Option<String>,
+    pub pr_number: Option<i64>,
+    pub head_sha: Option<String>,
+    pub pr_updated_at: Option<DateTimeUtc>,
+    pub sender: Option<String>,
+    /// `pending`, `processing`, `completed`, `failed`, `superseded`, `skipped` or `ignored`.
+    pub status: String,
+    pub reason: Option<String>,
+    #[sea_orm(column_type = "Text")]
+    pub payload: String,
+    pub attempts: i32,
+    pub run_at: Option<DateTimeUtc>,
+    pub lease_expires_at: Option<DateTimeUtc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub processed_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

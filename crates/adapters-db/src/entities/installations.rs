@@ -1,0 +1,25 @@
+//! `installations`: repositories connected to nectr, each with its webhook and secret.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "installations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub user_id: i64,
+    pub repo_full_name: String,
+    /// `repo_full_name` in lower case: at most one active installation per key.
+    pub repo_key: String,
+    pub webhook_id: Option<i64>,
+    #[sea_orm(column_type = "Text")]
+    pub webhook_secret: String,
+    pub is_active: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

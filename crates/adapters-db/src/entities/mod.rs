@@ -1,0 +1,6 @@
+//! sea-orm entities, one per table; the schema itself is in the `migrations` crate.
+
+pub mod deliveries;
+pub mod events;
+pub mod installations;
+pub mod users;

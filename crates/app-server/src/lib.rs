@@ -1,0 +1,18 @@
+//! nectr's server: settings, wiring, HTTP routes and the command line. `main.rs` is a thin shell over this
+//! library so tests build the real `Application`.
+
+pub mod cli;
+pub mod error;
+pub mod request_id;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+
+pub use settings::Settings;
+pub use startup::Application;
+
+/// Makes ring the process's TLS crypto provider (nectr uses rustls with ring only). Safe to call many times.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

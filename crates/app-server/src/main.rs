@@ -1,0 +1,61 @@
+//! `app-server`: nectr's binary. See `app-server --help`.
+
+use std::process::ExitCode;
+
+use adapters_db::Db;
+use app_server::cli::{Cli, Command};
+use app_server::{Application, Settings, telemetry};
+use clap::Parser;
+use secrecy::ExposeSecret;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            let settings = load_settings()?;
+            let app = Application::build(settings).await?;
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let settings = load_settings()?;
+            let db = Db::connect(settings.database_url.expose_secret()).await?;
+            db.migrate().await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Sign { secret, file } => println!("{}", app_server::cli::sign(&secret, &file)?),
+        Command::Send {
+            url,
+            secret,
+            event,
+            delivery,
+            file,
+        } => {
+            let answer = app_server::cli::send(&url, &secret, &event, delivery, &file).await?;
+            println!("delivery {} -> HTTP {}", answer.delivery_id, answer.status);
+            println!("{}", answer.body);
+            if !(200..300).contains(&answer.status) {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `.env` (development convenience), then the environment, and starts logging.
+fn load_settings() -> anyhow::Result<Settings> {
+    let _ = dotenvy::dotenv();
+    let settings = Settings::from_env()?;
+    telemetry::init(settings.log_json);
+    Ok(settings)
+}

@@ -1,0 +1,256 @@
+//! Typed settings from environment variables, validated once at start-up.
+
+use std::fmt;
+
+use domain::event::ReviewTriggers;
+use domain::ingest::IngestPolicy;
+use domain::values::WebhookSecret;
+use secrecy::{ExposeSecret, SecretString};
+
+/// `APP_ENV`: development (the default) or production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppEnv {
+    Development,
+    Production,
+}
+
+/// A setting that is missing, malformed, or not allowed with the others.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting {name}: {reason}")]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub reason: String,
+}
+
+fn invalid(name: &'static str, reason: impl Into<String>) -> SettingsError {
+    SettingsError {
+        name,
+        reason: reason.into(),
+    }
+}
+
+/// Everything nectr reads from its environment. Secrets are `SecretString`s: their `Debug` is redacted.
+#[derive(Clone)]
+pub struct Settings {
+    pub env: AppEnv,
+    pub host: String,
+    pub port: u16,
+    pub database_url: SecretString,
+    pub github_webhook_secret: Option<SecretString>,
+    /// Development only: accept unsigned deliveries when no secret applies. Refused in production.
+    pub allow_unsigned_webhooks: bool,
+    pub review_on_reopened: bool,
+    pub review_on_ready_for_review: bool,
+    /// `LOG_FORMAT`: `json` or `pretty`; JSON by default in production.
+    pub log_json: bool,
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("env", &self.env)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database_url", &"[REDACTED]")
+            .field(
+                "github_webhook_secret",
+                &self.github_webhook_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("allow_unsigned_webhooks", &self.allow_unsigned_webhooks)
+            .field("review_on_reopened", &self.review_on_reopened)
+            .field(
+                "review_on_ready_for_review",
+                &self.review_on_ready_for_review,
+            )
+            .field("log_json", &self.log_json)
+            .finish()
+    }
+}
+
+/// The SQLite file used when `DATABASE_URL` is not set: `nectr.db` in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://nectr.db";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `var`, so tests can supply their own environment.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let flag = |name: &'static str| -> Result<bool, SettingsError> {
+            match get(name).as_deref().map(str::to_ascii_lowercase).as_deref() {
+                None | Some("false" | "0" | "no" | "off") => Ok(false),
+                Some("true" | "1" | "yes" | "on") => Ok(true),
+                Some(other) => Err(invalid(
+                    name,
+                    format!("expected true or false, got '{other}'"),
+                )),
+            }
+        };
+        let env = match get("APP_ENV")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("development" | "dev") => AppEnv::Development,
+            Some("production" | "prod") => AppEnv::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "APP_ENV",
+                    format!("expected development or production, got '{other}'"),
+                ));
+            }
+        };
+        let port = match get("PORT") {
+            None => 8000,
+            Some(p) => p
+                .parse()
+                .map_err(|_| invalid("PORT", format!("expected a port number, got '{p}'")))?,
+        };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| database_url.starts_with(p))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "expected a sqlite: or postgres:// URL",
+            ));
+        }
+        let github_webhook_secret = get("GITHUB_WEBHOOK_SECRET");
+        if let Some(secret) = &github_webhook_secret {
+            WebhookSecret::parse(secret)
+                .map_err(|e| invalid("GITHUB_WEBHOOK_SECRET", e.to_string()))?;
+            if env == AppEnv::Production && secret.len() < 16 {
+                return Err(invalid(
+                    "GITHUB_WEBHOOK_SECRET",
+                    "must be at least 16 characters in production",
+                ));
+            }
+        }
+        let allow_unsigned_webhooks = flag("ALLOW_UNSIGNED_WEBHOOKS")?;
+        if allow_unsigned_webhooks && env == AppEnv::Production {
+            return Err(invalid(
+                "ALLOW_UNSIGNED_WEBHOOKS",
+                "is refused in production: every delivery must be signed",
+            ));
+        }
+        let log_json = match get("LOG_FORMAT").as_deref() {
+            None => env == AppEnv::Production,
+            Some("json") => true,
+            Some("pretty") => false,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("expected json or pretty, got '{other}'"),
+                ));
+            }
+        };
+        Ok(Self {
+            env,
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
+            port,
+            database_url: SecretString::from(database_url),
+            github_webhook_secret: github_webhook_secret.map(SecretString::from),
+            allow_unsigned_webhooks,
+            review_on_reopened: flag("REVIEW_ON_REOPENED")?,
+            review_on_ready_for_review: flag("REVIEW_ON_READY_FOR_REVIEW")?,
+            log_json,
+        })
+    }
+
+    /// The rules deliveries are judged by.
+    pub fn ingest_policy(&self) -> IngestPolicy {
+        IngestPolicy {
+            global_secret: self
+                .github_webhook_secret
+                .as_ref()
+                .and_then(|s| WebhookSecret::parse(s.expose_secret()).ok()),
+            allow_unsigned: self.allow_unsigned_webhooks,
+            triggers: ReviewTriggers {
+                reopened: self.review_on_reopened,
+                ready_for_review: self.review_on_ready_for_review,
+            },
+            ..IngestPolicy::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn nothing_set_gives_a_development_server_on_sqlite() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.env, AppEnv::Development);
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8000));
+        assert_eq!(s.database_url.expose_secret(), DEFAULT_DATABASE_URL);
+        assert!(!s.allow_unsigned_webhooks && !s.log_json);
+        assert!(s.ingest_policy().global_secret.is_none());
+    }
+
+    #[test]
+    fn production_refuses_unsigned_webhooks_and_weak_secrets() {
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("ALLOW_UNSIGNED_WEBHOOKS", "true"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "ALLOW_UNSIGNED_WEBHOOKS");
+        let err = settings(&[
+            ("APP_ENV", "production"),
+            ("GITHUB_WEBHOOK_SECRET", "short"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "GITHUB_WEBHOOK_SECRET");
+        assert!(
+            settings(&[("ALLOW_UNSIGNED_WEBHOOKS", "true")])
+                .unwrap()
+                .allow_unsigned_webhooks
+        );
+        assert!(settings(&[("APP_ENV", "production")]).unwrap().log_json);
+    }
+
+    #[test]
+    fn malformed_values_are_named() {
+        for (name, value) in [
+            ("PORT", "eighty"),
+            ("APP_ENV", "staging"),
+            ("DATABASE_URL", "mysql://x"),
+            ("REVIEW_ON_REOPENED", "maybe"),
+        ] {
+            assert_eq!(settings(&[(name, value)]).unwrap_err().name, name);
+        }
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let s = settings(&[
+            ("GITHUB_WEBHOOK_SECRET", "very-secret-value"),
+            ("DATABASE_URL", "postgres://u:pw@h/db"),
+        ])
+        .unwrap();
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("very-secret-value") && !shown.contains("pw@"),
+            "{shown}"
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! The delivery log's record of one request, whatever became of it, and the causes a request is refused for.
+
+use chrono::{DateTime, Utc};
+
+use crate::signature::SignatureError;
+
+/// What nectr answered a delivery with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    Received,
+    Ignored,
+    DuplicateSkipped,
+    Pong,
+    Rejected,
+}
+
+impl DeliveryOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Ignored => "ignored",
+            Self::DuplicateSkipped => "duplicate_skipped",
+            Self::Pong => "pong",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
+/// Why a delivery was refused: each maps to one HTTP status and a clear `detail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectionCause {
+    PayloadTooLarge { limit: usize },
+    UnsupportedMediaType(Option<String>),
+    MissingEventHeader,
+    MissingDeliveryId,
+    InvalidDeliveryId(String),
+    MalformedJson(String),
+    InvalidPayload(String),
+    Signature(SignatureError),
+    NoSecretConfigured,
+}
+
+impl RejectionCause {
+    /// Stable name stored in the delivery log.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::MissingEventHeader => "missing_event_header",
+            Self::MissingDeliveryId => "missing_delivery_id",
+            Self::InvalidDeliveryId(_) => "invalid_delivery_id",
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidPayload(_) => "invalid_payload",
+            Self::Signature(e) => e.cause(),
+            Self::NoSecretConfigured => "no_secret_configured",
+        }
+    }
+
+    /// The HTTP status GitHub (or whoever sent it) is answered with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::PayloadTooLarge { .. } => 413,
+            Self::UnsupportedMediaType(_) => 415,
+            Self::Signature(_) | Self::NoSecretConfigured => 403,
+            _ => 400,
+        }
+    }
+
+    /// The `detail` of the answer. Signature failures all read the same, so a forger learns nothing;
+    /// the precise cause is in the delivery log.
+    pub fn detail(&self) -> String {
+        match self {
+            Self::PayloadTooLarge { limit } => {
+                format!("Payload exceeds the {} MiB limit", limit / (1024 * 1024))
+            }
+            Self::UnsupportedMediaType(got) => format!(
+                "Content-Type must be application/json (got {}); set the webhook's content type to application/json",
+                got.as_deref().unwrap_or("none")
+            ),
+            Self::MissingEventHeader => "Missing X-GitHub-Event header".to_owned(),
+            Self::MissingDeliveryId => "Missing X-GitHub-Delivery header".to_owned(),
+            Self::InvalidDeliveryId(why) => format!("Invalid X-GitHub-Delivery header: {why}"),
+            Self::MalformedJson(why) => format!("Malformed JSON payload: {why}"),
+            Self::InvalidPayload(why) => format!("Invalid payload: {why}"),
+            Self::Signature(_) | Self::NoSecretConfigured => "Invalid webhook signature".to_owned(),
+        }
+    }
+}
+
+/// One request to the webhook endpoint as the delivery log keeps it. The body itself is not kept here,
+/// only its size and SHA-256; headers are stored with signatures and credentials redacted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    /// `X-GitHub-Delivery` as sent (even when malformed, cut to 128 characters).
+    pub delivery_id: Option<String>,
+    pub event: Option<String>,
+    pub action: Option<String>,
+    pub repository: Option<String>,
+    pub outcome: DeliveryOutcome,
+    pub status_code: u16,
+    pub cause: Option<String>,
+    pub detail: Option<String>,
+    pub event_id: Option<i64>,
+    pub headers: Vec<(String, String)>,
+    pub body_size: u64,
+    pub body_sha256: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+const REDACTED: &str = "[REDACTED]";
+
+/// Whether a header may carry a credential: its value never reaches storage or logs.
+pub fn is_sensitive_header(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    matches!(
+        name.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || ["signature", "secret", "token", "api-key", "apikey"]
+        .iter()
+        .any(|s| name.contains(s))
+}
+
+/// Lower-cases header names and redacts the values of sensitive ones.
+pub fn redact_headers<'a>(
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Vec<(String, String)> {
+    headers
+        .into_iter()
+        .map(|(name, value)| {
+            let value = if is_sensitive_header(name) {
+                REDACTED
+            } else {
+                value
+            };
+            (name.to_ascii_lowercase(), value.to_owned())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_and_credentials_are_redacted() {
+        let headers = redact_headers([
+            ("X-Hub-Signature-256", "sha256=abc"),
+            ("X-Hub-Signature", "sha1=abc"),
+            ("Authorization", "token x"),
+            ("Cookie", "s=1"),
+            ("X-GitHub-Event", "push"),
+        ]);
+        assert_eq!(
+            headers,
+            vec![
+                ("x-hub-signature-256".into(), REDACTED.into()),
+                ("x-hub-signature".into(), REDACTED.into()),
+                ("authorization".into(), REDACTED.into()),
+                ("cookie".into(), REDACTED.into()),
+                ("x-github-event".into(), "push".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn every_cause_has_a_status_and_a_detail() {
+        let causes = [
+            (
+                RejectionCause::PayloadTooLarge {
+                    limit: 25 * 1024 * 1024,
+                },
+                413,
+            ),
+            (
+                RejectionCause::UnsupportedMediaType(Some("text/plain".into())),
+                415,
+            ),
+            (RejectionCause::MissingEventHeader, 400),
+            (RejectionCause::MissingDeliveryId, 400),
+            (RejectionCause::MalformedJson("eof".into()), 400),
+            (RejectionCause::Signature(SignatureError::Mismatch), 403),
+            (RejectionCause::NoSecretConfigured, 403),
+        ];
+        for (cause, status) in causes {
+            assert_eq!(cause.http_status(), status, "{cause:?}");
+            assert!(!cause.detail().is_empty());
+        }
+        assert_eq!(
+            RejectionCause::PayloadTooLarge {
+                limit: 25 * 1024 * 1024
+            }
+            .detail(),
+            "Payload exceeds the 25 MiB limit"
+        );
+        assert_eq!(
+            RejectionCause::Signature(SignatureError::Missing).detail(),
+            "Invalid webhook signature"
+        );
+    }
+}

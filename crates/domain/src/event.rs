@@ -1,0 +1,422 @@
+//! Event rules: what a GitHub delivery is about, its `<action>_<event>` type, and whether it asks for a review.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::values::{HeadSha, RepoFullName};
+
+/// The fields of a GitHub webhook payload nectr reads. Everything else is kept only as raw bytes.
+/// Every field is optional here so that any JSON object parses; the rules below decide what is required.
+#[derive(Debug, Default, Deserialize)]
+pub struct Payload {
+    pub action: Option<String>,
+    pub repository: Option<WireRepository>,
+    pub sender: Option<WireUser>,
+    pub pull_request: Option<WirePullRequest>,
+    pub hook_id: Option<i64>,
+    pub zen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WireRepository {
+    pub full_name: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WireUser {
+    pub login: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WirePullRequest {
+    pub number: Option<u64>,
+    pub state: Option<String>,
+    pub draft: Option<bool>,
+    pub head: Option<WireRef>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct WireRef {
+    pub sha: Option<String>,
+}
+
+impl Payload {
+    /// Parses the raw body. Fails only on bytes that are not a JSON object of the expected shape;
+    /// the message says where.
+    pub fn parse(body: &[u8]) -> Result<Self> {
+        serde_json::from_slice(body).map_err(|e| Error::invalid("JSON payload", e.to_string()))
+    }
+
+    /// `repository.full_name`, if present and well formed: it picks the secret the signature is checked with.
+    pub fn repository(&self) -> Option<RepoFullName> {
+        let name = self.repository.as_ref()?.full_name.as_deref()?;
+        RepoFullName::parse(name).ok()
+    }
+}
+
+/// `<action>_<event>` (`opened_pull_request`, `opened_issue`), or the event alone when there is no action
+/// (`push`). The event part names the payload's subject, so GitHub's `issues` event is `issue`.
+pub fn event_type(event: &str, action: Option<&str>) -> String {
+    let event = if event == "issues" { "issue" } else { event };
+    match action {
+        Some(action) if !action.is_empty() => format!("{action}_{event}"),
+        _ => event.to_owned(),
+    }
+}
+
+/// The pull request a review would be about: one head commit of one PR of one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewKey {
+    pub repository: RepoFullName,
+    pub pr_number: u64,
+    pub head_sha: HeadSha,
+}
+
+/// A verified delivery, understood.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// `X-GitHub-Event`.
+    pub name: String,
+    pub action: Option<String>,
+    pub event_type: String,
+    pub repository: Option<RepoFullName>,
+    pub sender: Option<String>,
+    pub sender_is_bot: bool,
+    pub pull_request: Option<PullRequestState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullRequestState {
+    pub number: u64,
+    pub head_sha: HeadSha,
+    pub draft: bool,
+    pub open: bool,
+    /// `pull_request.updated_at`: orders two deliveries for one PR, so an older one never supersedes a newer.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl WebhookEvent {
+    /// Understands a payload whose signature has been checked. A `pull_request` event must carry its
+    /// repository, number and head SHA; other events are taken as they come.
+    pub fn from_payload(name: &str, payload: &Payload) -> Result<Self> {
+        let action = payload.action.clone().filter(|a| !a.is_empty());
+        let sender = payload.sender.as_ref().and_then(|s| s.login.clone());
+        let sender_is_bot = payload.sender.as_ref().is_some_and(|s| {
+            s.kind.as_deref() == Some("Bot")
+                || s.login.as_deref().is_some_and(|l| l.ends_with("[bot]"))
+        });
+        let repository = match payload
+            .repository
+            .as_ref()
+            .and_then(|r| r.full_name.as_deref())
+        {
+            Some(name) => Some(RepoFullName::parse(name)?),
+            None => None,
+        };
+        let pull_request =
+            if name == "pull_request" {
+                let pr = payload.pull_request.as_ref().ok_or_else(|| {
+                    Error::invalid("pull_request payload", "no pull_request object")
+                })?;
+                if repository.is_none() {
+                    return Err(Error::invalid(
+                        "pull_request payload",
+                        "no repository.full_name",
+                    ));
+                }
+                let number = pr.number.filter(|n| *n > 0).ok_or_else(|| {
+                    Error::invalid("pull_request payload", "no pull_request.number")
+                })?;
+                let sha = pr
+                    .head
+                    .as_ref()
+                    .and_then(|h| h.sha.as_deref())
+                    .ok_or_else(|| {
+                        Error::invalid("pull_request payload", "no pull_request.head.sha")
+                    })?;
+                Some(PullRequestState {
+                    number,
+                    head_sha: HeadSha::parse(sha)?,
+                    draft: pr.draft.unwrap_or(false),
+                    open: pr.state.as_deref() != Some("closed"),
+                    updated_at: pr.updated_at,
+                })
+            } else {
+                None
+            };
+        Ok(Self {
+            event_type: event_type(name, action.as_deref()),
+            name: name.to_owned(),
+            action,
+            repository,
+            sender,
+            sender_is_bot,
+            pull_request,
+        })
+    }
+}
+
+/// Which pull request actions ask for a review besides `opened` and `synchronize`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReviewTriggers {
+    pub reopened: bool,
+    pub ready_for_review: bool,
+}
+
+/// What to do with a verified event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Queue a review of this head commit.
+    Review(ReviewKey),
+    /// Record it and queue nothing, for this reason.
+    Ignore(String),
+}
+
+/// The review rules: `opened` and `synchronize` (and, when enabled, `reopened` and `ready_for_review`)
+/// of an open, non-draft pull request sent by a person ask for a review; everything else is recorded
+/// and ignored with a reason.
+pub fn decide(event: &WebhookEvent, triggers: ReviewTriggers) -> Decision {
+    let (Some(pr), Some(repository)) = (&event.pull_request, &event.repository) else {
+        return Decision::Ignore(format!(
+            "'{}' events are recorded, not reviewed",
+            event.name
+        ));
+    };
+    let action = event.action.as_deref().unwrap_or("");
+    let triggered = match action {
+        "opened" | "synchronize" => true,
+        "reopened" => triggers.reopened,
+        "ready_for_review" => triggers.ready_for_review,
+        _ => false,
+    };
+    if !triggered {
+        return Decision::Ignore(format!(
+            "pull_request action '{action}' does not trigger a review"
+        ));
+    }
+    if !pr.open {
+        return Decision::Ignore("pull request is closed".to_owned());
+    }
+    if pr.draft {
+        return Decision::Ignore("draft pull request".to_owned());
+    }
+    if event.sender_is_bot {
+        let who = event.sender.as_deref().unwrap_or("unknown");
+        return Decision::Ignore(format!("sender '{who}' is a bot"));
+    }
+    Decision::Review(ReviewKey {
+        repository: repository.clone(),
+        pr_number: pr.number,
+        head_sha: pr.head_sha.clone(),
+    })
+}
+
+/// Where an event stands. `pending -> processing -> completed | failed | superseded | skipped`; events that
+/// queue nothing are `ignored` from the start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventStatus {
+    Pending,
+    Processing,
+    Completed,
+    Failed,
+    Superseded,
+    Skipped,
+    Ignored,
+}
+
+impl EventStatus {
+    pub const ALL: [Self; 7] = [
+        Self::Pending,
+        Self::Processing,
+        Self::Completed,
+        Self::Failed,
+        Self::Superseded,
+        Self::Skipped,
+        Self::Ignored,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Superseded => "superseded",
+            Self::Skipped => "skipped",
+            Self::Ignored => "ignored",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+            .ok_or_else(|| Error::invalid("event status", format!("unknown status '{raw}'")))
+    }
+
+    /// Work that is queued or running: at most one per repository, PR and head SHA.
+    pub fn is_in_flight(self) -> bool {
+        matches!(self, Self::Pending | Self::Processing)
+    }
+
+    /// Nothing more will happen to the event.
+    pub fn is_terminal(self) -> bool {
+        !self.is_in_flight()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn pr_event(action: &str, draft: bool, sender: &str, kind: &str) -> WebhookEvent {
+        let body = serde_json::json!({
+            "action": action,
+            "number": 7,
+            "pull_request": {"number": 7, "state": "open", "draft": draft, "head": {"sha": SHA}},
+            "repository": {"full_name": "acme/backend"},
+            "sender": {"login": sender, "type": kind},
+        });
+        let payload = Payload::parse(body.to_string().as_bytes()).unwrap();
+        WebhookEvent::from_payload("pull_request", &payload).unwrap()
+    }
+
+    #[test]
+    fn event_types_join_action_and_event() {
+        assert_eq!(
+            event_type("pull_request", Some("opened")),
+            "opened_pull_request"
+        );
+        assert_eq!(
+            event_type("pull_request", Some("synchronize")),
+            "synchronize_pull_request"
+        );
+        assert_eq!(event_type("issues", Some("opened")), "opened_issue");
+        assert_eq!(
+            event_type("issue_comment", Some("created")),
+            "created_issue_comment"
+        );
+        assert_eq!(event_type("push", None), "push");
+        assert_eq!(event_type("push", Some("")), "push");
+    }
+
+    #[test]
+    fn opened_and_synchronize_ask_for_a_review() {
+        for action in ["opened", "synchronize"] {
+            let decision = decide(
+                &pr_event(action, false, "octocat", "User"),
+                ReviewTriggers::default(),
+            );
+            let Decision::Review(key) = decision else {
+                panic!("{action} should be reviewed")
+            };
+            assert_eq!(key.repository.as_str(), "acme/backend");
+            assert_eq!(key.pr_number, 7);
+            assert_eq!(key.head_sha.as_str(), SHA);
+        }
+    }
+
+    #[test]
+    fn reopened_and_ready_for_review_are_behind_settings() {
+        for action in ["reopened", "ready_for_review"] {
+            let event = pr_event(action, false, "octocat", "User");
+            assert!(matches!(
+                decide(&event, ReviewTriggers::default()),
+                Decision::Ignore(_)
+            ));
+            let on = ReviewTriggers {
+                reopened: true,
+                ready_for_review: true,
+            };
+            assert!(matches!(decide(&event, on), Decision::Review(_)));
+        }
+    }
+
+    #[test]
+    fn drafts_and_bots_are_ignored_with_a_reason() {
+        let draft = decide(
+            &pr_event("opened", true, "octocat", "User"),
+            ReviewTriggers::default(),
+        );
+        assert_eq!(draft, Decision::Ignore("draft pull request".into()));
+        let bot = decide(
+            &pr_event("opened", false, "dependabot[bot]", "Bot"),
+            ReviewTriggers::default(),
+        );
+        assert_eq!(
+            bot,
+            Decision::Ignore("sender 'dependabot[bot]' is a bot".into())
+        );
+        let closed = decide(
+            &pr_event("closed", false, "octocat", "User"),
+            ReviewTriggers::default(),
+        );
+        assert_eq!(
+            closed,
+            Decision::Ignore("pull_request action 'closed' does not trigger a review".into())
+        );
+    }
+
+    #[test]
+    fn other_events_are_ignored() {
+        let payload =
+            Payload::parse(br#"{"action":"opened","issue":{},"repository":{"full_name":"a/b"}}"#)
+                .unwrap();
+        let event = WebhookEvent::from_payload("issues", &payload).unwrap();
+        assert_eq!(event.event_type, "opened_issue");
+        assert!(matches!(
+            decide(&event, ReviewTriggers::default()),
+            Decision::Ignore(_)
+        ));
+    }
+
+    #[test]
+    fn a_pull_request_event_without_its_fields_is_invalid() {
+        for body in [
+            r#"{"action":"opened","repository":{"full_name":"a/b"}}"#,
+            r#"{"action":"opened","pull_request":{"number":1,"head":{"sha":"x"}},"repository":{"full_name":"a/b"}}"#,
+            r#"{"action":"opened","pull_request":{"head":{"sha":"0123456789abcdef0123456789abcdef01234567"}},"repository":{"full_name":"a/b"}}"#,
+            r#"{"action":"opened","pull_request":{"number":1,"head":{"sha":"0123456789abcdef0123456789abcdef01234567"}}}"#,
+        ] {
+            let payload = Payload::parse(body.as_bytes()).unwrap();
+            assert!(
+                WebhookEvent::from_payload("pull_request", &payload).is_err(),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_objects_and_broken_json_are_refused() {
+        for body in ["", "[]", "{", "nul", r#"{"action": 5}"#] {
+            assert!(Payload::parse(body.as_bytes()).is_err(), "{body:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_never_panics(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(payload) = Payload::parse(&body) {
+                let _ = WebhookEvent::from_payload("pull_request", &payload);
+            }
+        }
+
+        #[test]
+        fn parsing_arbitrary_json_never_panics(action in "[a-z_]{0,12}", n in any::<u64>(), sha in "[0-9a-f]{0,70}", name in "[ -~]{0,50}") {
+            let body = serde_json::json!({
+                "action": action, "pull_request": {"number": n, "head": {"sha": sha}},
+                "repository": {"full_name": name}, "sender": {"login": name}
+            });
+            let payload = Payload::parse(body.to_string().as_bytes()).unwrap();
+            let _ = WebhookEvent::from_payload("pull_request", &payload).map(|e| decide(&e, ReviewTriggers::default()));
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The ingest use case: one request to the webhook endpoint in, one typed outcome out, and one delivery-log
+//! row for it whatever happened. The HTTP layer only maps the outcome to a response.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use crate::delivery::{DeliveryOutcome, DeliveryRecord, RejectionCause, redact_headers};
+use crate::error::Result;
+use crate::event::{Decision, Payload, ReviewTriggers, WebhookEvent, decide, event_type};
+use crate::ports::{
+    Clock, DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded,
+    duplicate_detail,
+};
+use crate::signature;
+use crate::values::{DeliveryId, WebhookSecret};
+
+/// GitHub caps payloads at 25 MiB.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// How deliveries are judged. Built from settings, which refuse `allow_unsigned` in production.
+#[derive(Debug, Clone)]
+pub struct IngestPolicy {
+    /// `GITHUB_WEBHOOK_SECRET`: used when the repository has no active installation.
+    pub global_secret: Option<WebhookSecret>,
+    /// Development only: accept deliveries unsigned when no secret at all applies to them.
+    pub allow_unsigned: bool,
+    pub triggers: ReviewTriggers,
+    /// An in-flight review of the same head commit younger than this makes a delivery a duplicate.
+    pub dedup_window: Duration,
+    pub max_body_bytes: usize,
+}
+
+impl Default for IngestPolicy {
+    fn default() -> Self {
+        Self {
+            global_secret: None,
+            allow_unsigned: false,
+            triggers: ReviewTriggers::default(),
+            dedup_window: Duration::hours(1),
+            max_body_bytes: MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// The body of a request as the HTTP layer read it.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestBody<'a> {
+    Complete(&'a [u8]),
+    /// The body passed `max_body_bytes`; reading stopped after `size` bytes (or `size` is Content-Length).
+    TooLarge {
+        size: u64,
+    },
+}
+
+/// One request to the webhook endpoint.
+#[derive(Debug, Clone)]
+pub struct DeliveryRequest<'a> {
+    /// Every header, in any case.
+    pub headers: Vec<(&'a str, &'a str)>,
+    pub body: RequestBody<'a>,
+}
+
+impl DeliveryRequest<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim())
+    }
+}
+
+/// What became of a delivery. `http_status` and the fields are the whole answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Received {
+        event_id: i64,
+        event_type: String,
+    },
+    Ignored {
+        reason: String,
+        event_type: String,
+    },
+    DuplicateSkipped {
+        detail: String,
+    },
+    Pong {
+        hook_id: Option<i64>,
+        zen: Option<String>,
+    },
+    Rejected(RejectionCause),
+}
+
+impl IngestOutcome {
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Rejected(cause) => cause.http_status(),
+            _ => 200,
+        }
+    }
+}
+
+/// Receives deliveries: checks, verifies, classifies, deduplicates and records them.
+#[derive(Clone)]
+pub struct IngestService {
+    installations: Arc<dyn InstallationStore>,
+    events: Arc<dyn EventStore>,
+    log: Arc<dyn DeliveryLog>,
+    clock: Arc<dyn Clock>,
+    policy: Arc<IngestPolicy>,
+}
+
+impl std::fmt::Debug for IngestService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngestService")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IngestService {
+    pub fn new(
+        installations: Arc<dyn InstallationStore>,
+        events: Arc<dyn EventStore>,
+        log: Arc<dyn DeliveryLog>,
+        clock: Arc<dyn Clock>,
+        policy: IngestPolicy,
+    ) -> Self {
+        Self {
+            installations,
+            events,
+            log,
+            clock,
+            policy: Arc::new(policy),
+        }
+    }
+
+    /// Handles one request. Every path writes exactly one delivery-log row before returning.
+    ///
+    /// Errors: `Transient` when the database cannot record the delivery; nothing was accepted, and the sender
+    /// should be answered with a 5xx so GitHub shows the delivery as failed and it can be redelivered.
+    pub async fn ingest(&self, request: DeliveryRequest<'_>) -> Result<IngestOutcome> {
+        let received_at = self.clock.now();
+        let event_name = request.header("x-github-event").filter(|e| !e.is_empty());
+        let raw_delivery = request
+            .header("x-github-delivery")
+            .filter(|d| !d.is_empty());
+        let (body, body_size) = match request.body {
+            RequestBody::Complete(bytes) => (Some(bytes), bytes.len() as u64),
+            RequestBody::TooLarge { size } => (None, size),
+        };
+        let payload = body.map(Payload::parse);
+        let parsed = payload.as_ref().and_then(|p| p.as_ref().ok());
+        let record = DeliveryRecord {
+            delivery_id: raw_delivery.map(|d| d.chars().take(128).collect()),
+            event: event_name.map(str::to_owned),
+            action: parsed.and_then(|p| p.action.clone()),
+            repository: parsed.and_then(|p| p.repository.as_ref()?.full_name.clone()),
+            outcome: DeliveryOutcome::Rejected,
+            status_code: 200,
+            cause: None,
+            detail: None,
+            event_id: None,
+            headers: redact_headers(request.headers.iter().copied()),
+            body_size,
+            body_sha256: body.map(|b| hex::encode(ring::digest::digest(&ring::digest::SHA256, b))),
+            received_at,
+        };
+
+        if request
+            .header("x-github-hook-installation-target-type")
+            .is_some_and(|t| t.eq_ignore_ascii_case("integration"))
+        {
+            let outcome = IngestOutcome::Ignored {
+                reason: "GitHub App deliveries are not supported; nectr uses repository webhooks"
+                    .into(),
+                event_type: event_type(event_name.unwrap_or("unknown"), record.action.as_deref()),
+            };
+            return self.log(record, outcome, Some("github_app_delivery")).await;
+        }
+        let Some((body, payload)) = body.zip(payload) else {
+            let cause = RejectionCause::PayloadTooLarge {
+                limit: self.policy.max_body_bytes,
+            };
+            return self.reject(record, cause).await;
+        };
+        let Some(event_name) = event_name else {
+            return self
+                .reject(record, RejectionCause::MissingEventHeader)
+                .await;
+        };
+        let content_type = request.header("content-type");
+        if !content_type.is_some_and(is_json) {
+            let cause = RejectionCause::UnsupportedMediaType(content_type.map(str::to_owned));
+            return self.reject(record, cause).await;
+        }
+        let delivery_id = match raw_delivery.map(DeliveryId::parse) {
+            None => return self.reject(record, RejectionCause::MissingDeliveryId).await,
+            Some(Err(e)) => {
+                return self
+                    .reject(record, RejectionCause::InvalidDeliveryId(e.to_string()))
+                    .await;
+            }
+            Some(Ok(id)) => id,
+        };
+        let payload = match payload {
+            Ok(payload) => payload,
+            Err(e) => {
+                return self
+                    .reject(record, RejectionCause::MalformedJson(reason_of(&e)))
+                    .await;
+            }
+        };
+
+        // The secret: the repository's installation, else the global one; with none, refuse unless the
+        // development-only insecure setting is on.
+        let mut secrets = match payload.repository() {
+            Some(repo) => self.installations.webhook_secrets(&repo).await?,
+            None => Vec::new(),
+        };
+        if secrets.is_empty() {
+            secrets.extend(self.policy.global_secret.clone());
+        }
+        if secrets.is_empty() {
+            if !self.policy.allow_unsigned {
+                return self
+                    .reject(record, RejectionCause::NoSecretConfigured)
+                    .await;
+            }
+            tracing::warn!(delivery = %delivery_id, "accepting an unsigned delivery: ALLOW_UNSIGNED_WEBHOOKS is on");
+        } else {
+            let refs: Vec<&WebhookSecret> = secrets.iter().collect();
+            let sha1_sent = request.header("x-hub-signature").is_some();
+            if let Err(e) = signature::verify(
+                &refs,
+                body,
+                request.header("x-hub-signature-256"),
+                sha1_sent,
+            ) {
+                return self.reject(record, RejectionCause::Signature(e)).await;
+            }
+        }
+
+        if event_name == "ping" {
+            let outcome = IngestOutcome::Pong {
+                hook_id: payload.hook_id,
+                zen: payload.zen.clone(),
+            };
+            return self.log(record, outcome, None).await;
+        }
+        let event = match WebhookEvent::from_payload(event_name, &payload) {
+            Ok(event) => event,
+            Err(e) => {
+                return self
+                    .reject(record, RejectionCause::InvalidPayload(reason_of(&e)))
+                    .await;
+            }
+        };
+        let disposition = match decide(&event, self.policy.triggers) {
+            Decision::Review(key) => Disposition::Queue {
+                key,
+                window_start: received_at - self.policy.dedup_window,
+            },
+            Decision::Ignore(reason) => Disposition::Ignore { reason },
+        };
+        let new_event = NewEvent {
+            delivery_id,
+            payload: String::from_utf8_lossy(body).into_owned(),
+            event,
+            disposition,
+            received_at,
+        };
+        let recorded = self.events.record(new_event.clone(), record).await?;
+        let event_type = new_event.event.event_type.clone();
+        Ok(match recorded {
+            Recorded::Queued {
+                event_id,
+                superseded,
+            } => {
+                tracing::info!(event_id, %event_type, superseded, "event queued for review");
+                IngestOutcome::Received {
+                    event_id,
+                    event_type,
+                }
+            }
+            Recorded::Ignored { event_id } => {
+                let reason = match new_event.disposition {
+                    Disposition::Ignore { reason } => reason,
+                    Disposition::Queue { .. } => String::new(),
+                };
+                tracing::info!(event_id, %event_type, %reason, "event recorded and ignored");
+                IngestOutcome::Ignored { reason, event_type }
+            }
+            Recorded::DuplicateDelivery { .. } | Recorded::AlreadyInFlight { .. } => {
+                let detail = duplicate_detail(&new_event, &recorded);
+                tracing::info!(%event_type, %detail, "duplicate skipped");
+                IngestOutcome::DuplicateSkipped { detail }
+            }
+        })
+    }
+
+    async fn reject(&self, record: DeliveryRecord, cause: RejectionCause) -> Result<IngestOutcome> {
+        let name = cause.cause();
+        tracing::info!(
+            cause = name,
+            status = cause.http_status(),
+            "delivery rejected"
+        );
+        self.log(record, IngestOutcome::Rejected(cause), Some(name))
+            .await
+    }
+
+    async fn log(
+        &self,
+        mut record: DeliveryRecord,
+        outcome: IngestOutcome,
+        cause: Option<&str>,
+    ) -> Result<IngestOutcome> {
+        record.status_code = outcome.http_status();
+        record.cause = cause.map(str::to_owned);
+        (record.outcome, record.detail) = match &outcome {
+            IngestOutcome::Rejected(cause) => (DeliveryOutcome::Rejected, Some(cause.detail())),
+            IngestOutcome::Ignored { reason, .. } => {
+                (DeliveryOutcome::Ignored, Some(reason.clone()))
+            }
+            IngestOutcome::Pong { .. } => (DeliveryOutcome::Pong, None),
+            IngestOutcome::Received { .. } => (DeliveryOutcome::Received, None),
+            IngestOutcome::DuplicateSkipped { detail } => {
+                (DeliveryOutcome::DuplicateSkipped, Some(detail.clone()))
+            }
+        };
+        self.log.append(record).await?;
+        Ok(outcome)
+    }
+}
+
+/// `application/json`, `application/json; charset=utf-8`, and `+json` types.
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+fn reason_of(e: &crate::Error) -> String {
+    match e {
+        crate::Error::Invalid { what, reason } => format!("{what}: {reason}"),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+#[path = "ingest_tests.rs"]
+mod tests;

@@ -1,0 +1,12 @@
+//! nectr's domain: the rules of receiving GitHub webhooks (signatures, event classification, dedup),
+//! the ports adapters implement, and the ingest use case. No IO and no framework types live here.
+
+pub mod delivery;
+pub mod error;
+pub mod event;
+pub mod ingest;
+pub mod ports;
+pub mod signature;
+pub mod values;
+
+pub use error::{Error, Result};

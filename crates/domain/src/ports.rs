@@ -1,0 +1,143 @@
+//! Ports: what the domain needs from the outside world, implemented by adapters (and by mocks in tests).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::delivery::{DeliveryOutcome, DeliveryRecord};
+use crate::error::Result;
+use crate::event::{ReviewKey, WebhookEvent};
+use crate::values::{DeliveryId, RepoFullName, WebhookSecret};
+
+/// Connected repositories and their webhook secrets.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait InstallationStore: Send + Sync {
+    /// The secrets deliveries for `repository` may be signed with: the active installation's current secret
+    /// first, then any previous one still in its rotation grace period. Empty when the repository has no
+    /// active installation. Matching is case-insensitive, as GitHub's names are.
+    ///
+    /// Errors: `Transient` when the store cannot be reached.
+    async fn webhook_secrets(&self, repository: &RepoFullName) -> Result<Vec<WebhookSecret>>;
+}
+
+/// What an accepted event asks the store to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Queue a review. An in-flight review (pending or processing) of the same key created at or after
+    /// `window_start` makes this a duplicate; one created before it is stale and is superseded. Pending work
+    /// for the same PR at another head SHA, last updated no later than this event, is superseded.
+    Queue {
+        key: ReviewKey,
+        window_start: DateTime<Utc>,
+    },
+    /// Record the event as `ignored`, queueing nothing.
+    Ignore { reason: String },
+}
+
+/// A verified delivery to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub delivery_id: DeliveryId,
+    pub event: WebhookEvent,
+    pub disposition: Disposition,
+    /// The raw JSON body, exactly as received.
+    pub payload: String,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What the store did with a [`NewEvent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Stored as `pending` work; `superseded` older pending events of the same PR were marked `superseded`.
+    Queued { event_id: i64, superseded: u64 },
+    /// Stored as `ignored`.
+    Ignored { event_id: i64 },
+    /// This `X-GitHub-Delivery` was accepted before, as `event_id`. Nothing stored.
+    DuplicateDelivery { event_id: i64 },
+    /// A review of the same repository, PR and head SHA is already in flight as `event_id`. Nothing stored.
+    AlreadyInFlight { event_id: i64 },
+}
+
+impl DeliveryRecord {
+    /// Fills in the outcome of a delivery from what the store did: the one rule both the store (writing the
+    /// log row in the same transaction) and the ingest use case (answering) follow.
+    pub fn settle(&mut self, event: &NewEvent, recorded: &Recorded) {
+        let (outcome, event_id, detail) = match recorded {
+            Recorded::Queued { event_id, .. } => (DeliveryOutcome::Received, *event_id, None),
+            Recorded::Ignored { event_id } => {
+                let reason = match &event.disposition {
+                    Disposition::Ignore { reason } => Some(reason.clone()),
+                    Disposition::Queue { .. } => None,
+                };
+                (DeliveryOutcome::Ignored, *event_id, reason)
+            }
+            Recorded::DuplicateDelivery { event_id } | Recorded::AlreadyInFlight { event_id } => (
+                DeliveryOutcome::DuplicateSkipped,
+                *event_id,
+                Some(duplicate_detail(event, recorded)),
+            ),
+        };
+        self.outcome = outcome;
+        self.status_code = 200;
+        self.event_id = Some(event_id);
+        self.detail = detail;
+    }
+}
+
+/// The `detail` of a `duplicate_skipped` answer.
+pub fn duplicate_detail(event: &NewEvent, recorded: &Recorded) -> String {
+    match (recorded, &event.disposition) {
+        (Recorded::AlreadyInFlight { .. }, Disposition::Queue { key, .. }) => {
+            format!(
+                "Event already exists for {}#{}",
+                key.repository, key.pr_number
+            )
+        }
+        (Recorded::DuplicateDelivery { event_id }, _) => {
+            format!(
+                "Delivery {} was already accepted as event {event_id}",
+                event.delivery_id
+            )
+        }
+        (_, _) => "Event already exists".to_owned(),
+    }
+}
+
+/// Accepted events and their review work.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Stores the event, queues its work (if any) and appends `delivery` (settled with
+    /// [`DeliveryRecord::settle`]) to the delivery log, all in one transaction, and returns what it did.
+    /// Duplicates are decided by unique keys inside that transaction, never by reading first, so concurrent
+    /// deliveries of one review yield exactly one `Queued`.
+    ///
+    /// Errors: `Transient` when the store cannot be reached or the transaction fails; nothing is then stored.
+    async fn record(&self, event: NewEvent, delivery: DeliveryRecord) -> Result<Recorded>;
+}
+
+/// Every request to the webhook endpoint, accepted or refused.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DeliveryLog: Send + Sync {
+    /// Appends one record and returns its id.
+    ///
+    /// Errors: `Transient` when the store cannot be reached.
+    async fn append(&self, record: DeliveryRecord) -> Result<i64>;
+}
+
+/// The time, so rules that depend on it can be tested.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

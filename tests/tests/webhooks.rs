@@ -1,0 +1,781 @@
+//! Black-box tests of `POST /api/v1/webhooks/github`, each on SQLite and on PostgreSQL with a fresh database.
+
+use std::collections::HashSet;
+
+use nectr_tests::{
+    Backend, CORPUS_SECRET, StatusCode, TestApp, corpus, delivery_id, on_both_backends, sign,
+};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    every_corpus_payload_gets_the_right_answer,
+    a_redelivered_delivery_is_skipped,
+    a_rejected_delivery_may_come_again_and_be_accepted,
+    a_newer_head_sha_supersedes_older_pending_work,
+    an_older_head_sha_arriving_late_supersedes_nothing,
+    a_stale_in_flight_review_no_longer_blocks_its_commit,
+    fifty_concurrent_deliveries_of_one_commit_queue_exactly_one,
+    forged_and_malformed_signatures_are_refused_and_logged,
+    bad_requests_are_refused_with_a_clear_detail_and_logged,
+    a_body_over_25_mib_is_refused_with_413,
+    github_app_deliveries_are_ignored,
+    the_installation_secret_is_used_for_its_repository,
+    without_any_secret_deliveries_are_refused,
+    the_insecure_development_setting_accepts_unsigned_deliveries,
+    reopened_is_reviewed_when_enabled,
+    health_reports_the_database,
+    unknown_paths_get_a_json_404,
+    headers_are_logged_with_signatures_redacted,
+);
+
+const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+const SHA_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+
+fn pr_payload(action: &str, number: u64, sha: &str, updated_at: &str) -> Vec<u8> {
+    json!({
+        "action": action,
+        "number": number,
+        "pull_request": {
+            "number": number, "state": "open", "draft": false,
+            "head": {"sha": sha, "ref": "feature"}, "base": {"sha": SHA_A, "ref": "main"},
+            "updated_at": updated_at,
+        },
+        "repository": {"full_name": "acme/backend", "name": "backend", "owner": {"login": "acme"}},
+        "sender": {"login": "developer123", "type": "User"},
+    })
+    .to_string()
+    .into_bytes()
+}
+
+async fn deliver_signed(
+    app: &TestApp,
+    event: &str,
+    delivery: &str,
+    body: &[u8],
+) -> nectr_tests::Answer {
+    app.deliver(event, delivery, body, Some(&sign(CORPUS_SECRET, body)))
+        .await
+}
+
+fn expected_pr_answer(payload: &Value, seen: &mut HashSet<(String, u64, String)>) -> Value {
+    let action = payload["action"].as_str().unwrap();
+    let pr = &payload["pull_request"];
+    let repo = payload["repository"]["full_name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let number = pr["number"].as_u64().unwrap();
+    let event_type = format!("{action}_pull_request");
+    let reviewable = matches!(action, "opened" | "synchronize")
+        && pr["draft"].as_bool() != Some(true)
+        && pr["state"].as_str() == Some("open");
+    if !reviewable {
+        return json!({"status": "ignored", "event_type": event_type});
+    }
+    let key = (
+        repo.clone(),
+        number,
+        pr["head"]["sha"].as_str().unwrap().to_owned(),
+    );
+    if seen.insert(key) {
+        json!({"status": "received", "event_type": event_type})
+    } else {
+        json!({"status": "duplicate_skipped", "detail": format!("Event already exists for {repo}#{number}")})
+    }
+}
+
+async fn every_corpus_payload_gets_the_right_answer(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut seen = HashSet::new();
+    let mut posted = 0;
+    for event in ["pull_request", "ping", "issues", "push"] {
+        for file in corpus(event) {
+            let payload: Value = serde_json::from_slice(&file.bytes).unwrap();
+            let answer = app
+                .deliver(event, &delivery_id(), &file.bytes, Some(&file.signature))
+                .await;
+            posted += 1;
+            assert_eq!(
+                answer.status,
+                StatusCode::OK,
+                "{}: {}",
+                file.path,
+                answer.body
+            );
+            let body = &answer.body;
+            match event {
+                "pull_request" => {
+                    let expected = expected_pr_answer(&payload, &mut seen);
+                    for (field, value) in expected.as_object().unwrap() {
+                        assert_eq!(&body[field], value, "{}: {body}", file.path);
+                    }
+                    match body["status"].as_str().unwrap() {
+                        "received" => assert!(body["event_id"].as_i64().unwrap() > 0),
+                        "ignored" => assert!(!body["reason"].as_str().unwrap().is_empty()),
+                        _ => {}
+                    }
+                }
+                "ping" => {
+                    assert_eq!(body["status"], "pong", "{}", file.path);
+                    assert_eq!(body["zen"], payload["zen"]);
+                    assert_eq!(body["hook_id"], payload["hook_id"]);
+                }
+                "issues" => {
+                    let action = payload["action"].as_str().unwrap();
+                    assert_eq!(body["status"], "ignored", "{}", file.path);
+                    assert_eq!(body["event_type"], format!("{action}_issue"));
+                }
+                _ => {
+                    assert_eq!(body["status"], "ignored", "{}", file.path);
+                    assert_eq!(body["event_type"], "push");
+                }
+            }
+        }
+    }
+    // Every request is in the delivery log; every non-ping one is an event, none left pending but reviews.
+    let deliveries = app.deliveries().await;
+    assert_eq!(deliveries.len(), posted);
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.status_code == 200 && d.body_sha256.is_some())
+    );
+    let events = app.events().await;
+    let pings = corpus("ping").len();
+    let duplicates = deliveries
+        .iter()
+        .filter(|d| d.outcome == "duplicate_skipped")
+        .count();
+    assert_eq!(events.len(), posted - pings - duplicates);
+    for event in &events {
+        let expected = if event.event_name == "pull_request" {
+            ["pending", "ignored"]
+        } else {
+            ["ignored", "ignored"]
+        };
+        assert!(
+            expected.contains(&event.status.as_str()),
+            "event {} is {}",
+            event.id,
+            event.status
+        );
+        if event.status == "ignored" {
+            assert!(event.reason.is_some() && event.processed_at.is_some());
+        }
+    }
+    assert_eq!(
+        events.iter().filter(|e| e.status == "pending").count(),
+        seen.len()
+    );
+}
+
+async fn a_redelivered_delivery_is_skipped(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let id = delivery_id();
+    let first = deliver_signed(&app, "pull_request", &id, &body).await;
+    assert_eq!(first.body["status"], "received");
+    let event_id = first.body["event_id"].as_i64().unwrap();
+    let again = deliver_signed(&app, "pull_request", &id, &body).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(
+        again.body,
+        json!({"status": "duplicate_skipped", "detail": format!("Delivery {id} was already accepted as event {event_id}")})
+    );
+    assert_eq!(app.events().await.len(), 1);
+    let log = app.deliveries().await;
+    assert_eq!(
+        log.iter().map(|d| d.outcome.as_str()).collect::<Vec<_>>(),
+        ["received", "duplicate_skipped"]
+    );
+    assert!(log.iter().all(|d| d.event_id == Some(event_id)));
+}
+
+async fn a_rejected_delivery_may_come_again_and_be_accepted(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let id = delivery_id();
+    let forged = app
+        .deliver(
+            "pull_request",
+            &id,
+            &body,
+            Some(&sign("wrong secret", &body)),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let redelivered = deliver_signed(&app, "pull_request", &id, &body).await;
+    assert_eq!(
+        redelivered.body["status"], "received",
+        "{}",
+        redelivered.body
+    );
+    let log = app.deliveries().await;
+    assert_eq!(log.len(), 2);
+    assert_eq!(
+        (log[0].outcome.as_str(), log[0].cause.as_deref()),
+        ("rejected", Some("signature_mismatch"))
+    );
+    assert_eq!(log[1].outcome, "received");
+}
+
+async fn a_newer_head_sha_supersedes_older_pending_work(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let opened = deliver_signed(
+        &app,
+        "pull_request",
+        &delivery_id(),
+        &pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z"),
+    )
+    .await;
+    let pushed = deliver_signed(
+        &app,
+        "pull_request",
+        &delivery_id(),
+        &pr_payload("synchronize", 7, SHA_B, "2026-11-22T10:05:00Z"),
+    )
+    .await;
+    assert_eq!(opened.body["status"], "received");
+    assert_eq!(pushed.body["status"], "received");
+    assert_eq!(pushed.body["event_type"], "synchronize_pull_request");
+    let events = app.events().await;
+    assert_eq!(events[0].status, "superseded");
+    assert!(
+        events[0]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains(&format!("superseded by event {}", events[1].id))
+    );
+    assert_eq!(events[1].status, "pending");
+    // The same commit again is now a duplicate of the newer work, and another PR is unaffected.
+    let again = deliver_signed(
+        &app,
+        "pull_request",
+        &delivery_id(),
+        &pr_payload("synchronize", 7, SHA_B, "2026-11-22T10:05:00Z"),
+    )
+    .await;
+    assert_eq!(
+        again.body,
+        json!({"status": "duplicate_skipped", "detail": "Event already exists for acme/backend#7"})
+    );
+    let other = deliver_signed(
+        &app,
+        "pull_request",
+        &delivery_id(),
+        &pr_payload("opened", 8, SHA_A, "2026-11-22T10:06:00Z"),
+    )
+    .await;
+    assert_eq!(other.body["status"], "received");
+    assert_eq!(app.events().await[1].status, "pending");
+}
+
+async fn an_older_head_sha_arriving_late_supersedes_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    deliver_signed(
+        &app,
+        "pull_request",
+        &delivery_id(),
+        &pr_payload("synchronize", 7, SHA_B, "2026-11-22T10:05:00Z"),
+    )
+    .await;
+    let late = deliver_signed(
+        &app,
+        "pull_request",
+        &delivery_id(),
+        &pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z"),
+    )
+    .await;
+    assert_eq!(late.body["status"], "received");
+    let events = app.events().await;
+    assert_eq!(
+        events[0].status, "pending",
+        "the newer commit's work must survive a late, older delivery"
+    );
+}
+
+async fn a_stale_in_flight_review_no_longer_blocks_its_commit(backend: Backend) {
+    use adapters_db::entities::events;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let first = deliver_signed(&app, "pull_request", &delivery_id(), &body).await;
+    let first_id = first.body["event_id"].as_i64().unwrap();
+    // Age the in-flight review past the one-hour window.
+    let two_hours_ago = chrono::Utc::now() - chrono::Duration::hours(2);
+    events::Entity::update_many()
+        .col_expr(events::Column::CreatedAt, Expr::value(two_hours_ago))
+        .filter(events::Column::Id.eq(first_id))
+        .exec(app.db.connection())
+        .await
+        .unwrap();
+    let second = deliver_signed(&app, "pull_request", &delivery_id(), &body).await;
+    assert_eq!(second.body["status"], "received", "{}", second.body);
+    let events = app.events().await;
+    assert_eq!(events[0].status, "superseded");
+    assert!(events[0].reason.as_deref().unwrap().starts_with("stale"));
+}
+
+async fn fifty_concurrent_deliveries_of_one_commit_queue_exactly_one(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = pr_payload("synchronize", 9, SHA_B, "2026-11-22T10:00:00Z");
+    let answers = futures_util::future::join_all((0..50).map(|_| {
+        let id = delivery_id();
+        let body = body.clone();
+        let app = &app;
+        async move { deliver_signed(app, "pull_request", &id, &body).await }
+    }))
+    .await;
+    assert!(
+        answers.iter().all(|a| a.status == StatusCode::OK),
+        "{:?}",
+        answers.iter().find(|a| a.status != StatusCode::OK)
+    );
+    let received = answers
+        .iter()
+        .filter(|a| a.body["status"] == "received")
+        .count();
+    let skipped = answers
+        .iter()
+        .filter(|a| a.body["status"] == "duplicate_skipped")
+        .count();
+    assert_eq!((received, skipped), (1, 49));
+    assert_eq!(app.events().await.len(), 1);
+    assert_eq!(app.deliveries().await.len(), 50);
+}
+
+async fn forged_and_malformed_signatures_are_refused_and_logged(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let file = &corpus("pull_request")
+        .into_iter()
+        .find(|f| f.path.ends_with("/opened.json"))
+        .unwrap();
+    let mut altered = file.bytes.clone();
+    let at = altered.len() / 2;
+    altered[at] ^= 0x01;
+    let sha1 = (
+        "X-Hub-Signature",
+        "sha1=d03207e4b030cf234e3447bac4d93add4c6643d8".to_owned(),
+    );
+    let cases: Vec<(Vec<u8>, Option<String>, Option<(&str, String)>, &str)> = vec![
+        (
+            altered,
+            Some(file.signature.clone()),
+            None,
+            "signature_mismatch",
+        ),
+        (
+            file.bytes.clone(),
+            Some(sign("not the secret", &file.bytes)),
+            None,
+            "signature_mismatch",
+        ),
+        (file.bytes.clone(), None, None, "signature_missing"),
+        (file.bytes.clone(), None, Some(sha1), "signature_sha1_only"),
+        (
+            file.bytes.clone(),
+            Some(file.signature.replace("sha256=", "sha512=")),
+            None,
+            "signature_wrong_prefix",
+        ),
+        (
+            file.bytes.clone(),
+            Some("sha256=zz".to_owned() + &file.signature[9..]),
+            None,
+            "signature_malformed",
+        ),
+    ];
+    for (body, signature, extra, cause) in &cases {
+        let mut headers = vec![
+            ("Content-Type", "application/json".to_owned()),
+            ("X-GitHub-Event", "pull_request".to_owned()),
+            ("X-GitHub-Delivery", delivery_id()),
+        ];
+        if let Some(s) = signature {
+            headers.push(("X-Hub-Signature-256", s.clone()));
+        }
+        headers.extend(extra.clone());
+        let answer = app.post(&headers, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{cause}");
+        assert_eq!(
+            answer.body,
+            json!({"detail": "Invalid webhook signature"}),
+            "{cause}"
+        );
+    }
+    assert!(
+        app.events().await.is_empty(),
+        "a forged delivery must record no event"
+    );
+    let log = app.deliveries().await;
+    let causes: Vec<&str> = log.iter().map(|d| d.cause.as_deref().unwrap()).collect();
+    assert_eq!(causes, cases.iter().map(|c| c.3).collect::<Vec<_>>());
+    assert!(
+        log.iter()
+            .all(|d| d.outcome == "rejected" && d.status_code == 403)
+    );
+}
+
+async fn bad_requests_are_refused_with_a_clear_detail_and_logged(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let good = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let signed = |body: &[u8]| sign(CORPUS_SECRET, body);
+    let base = |event: Option<&str>, content_type: &str, body: &[u8]| {
+        let mut h = vec![
+            ("Content-Type", content_type.to_owned()),
+            ("X-GitHub-Delivery", delivery_id()),
+            ("X-Hub-Signature-256", signed(body)),
+        ];
+        if let Some(e) = event {
+            h.push(("X-GitHub-Event", e.to_owned()));
+        }
+        h
+    };
+    let broken = b"{\"action\": \"opened\", ".to_vec();
+    let no_sha = br#"{"action":"opened","pull_request":{"number":1},"repository":{"full_name":"acme/backend"}}"#.to_vec();
+    let cases: Vec<(Vec<(&str, String)>, Vec<u8>, StatusCode, &str, &str)> = vec![
+        (
+            base(None, "application/json", &good),
+            good.clone(),
+            StatusCode::BAD_REQUEST,
+            "missing_event_header",
+            "Missing X-GitHub-Event header",
+        ),
+        (
+            base(Some("pull_request"), "application/json", &broken),
+            broken.clone(),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "Malformed JSON payload",
+        ),
+        (
+            base(Some("pull_request"), "application/json", &no_sha),
+            no_sha.clone(),
+            StatusCode::BAD_REQUEST,
+            "invalid_payload",
+            "Invalid payload",
+        ),
+        (
+            base(
+                Some("pull_request"),
+                "application/x-www-form-urlencoded",
+                b"payload=%7B%7D",
+            ),
+            b"payload=%7B%7D".to_vec(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Type must be application/json",
+        ),
+        (
+            vec![
+                ("Content-Type", "application/json".into()),
+                ("X-GitHub-Event", "pull_request".into()),
+                ("X-Hub-Signature-256", signed(&good)),
+            ],
+            good.clone(),
+            StatusCode::BAD_REQUEST,
+            "missing_delivery_id",
+            "Missing X-GitHub-Delivery header",
+        ),
+    ];
+    for (headers, body, status, cause, detail) in &cases {
+        let answer = app.post(headers, body.clone()).await;
+        assert_eq!(answer.status, *status, "{cause}: {}", answer.body);
+        let got = answer.body["detail"].as_str().unwrap_or_default();
+        assert!(got.starts_with(detail), "{cause}: {got}");
+    }
+    assert!(app.events().await.is_empty());
+    let log = app.deliveries().await;
+    assert_eq!(log.len(), cases.len());
+    for (row, case) in log.iter().zip(&cases) {
+        assert_eq!(row.cause.as_deref(), Some(case.3));
+        assert_eq!(row.status_code, i32::from(case.2.as_u16()));
+        assert_eq!(row.outcome, "rejected");
+    }
+}
+
+async fn a_body_over_25_mib_is_refused_with_413(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut body = b"{\"padding\":\"".to_vec();
+    body.resize(25 * 1024 * 1024 + 10, b'a');
+    body.extend_from_slice(b"\"}");
+    let answer = app
+        .deliver(
+            "push",
+            &delivery_id(),
+            &body,
+            Some(&sign(CORPUS_SECRET, &body)),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        answer.body,
+        json!({"detail": "Payload exceeds the 25 MiB limit"})
+    );
+    let log = app.deliveries().await;
+    assert_eq!(log[0].cause.as_deref(), Some("payload_too_large"));
+    assert_eq!(log[0].body_size, body.len() as i64);
+    assert!(log[0].body_sha256.is_none());
+    // Exactly at the limit is still read (and here ignored as a push).
+    let mut at_limit = b"{\"padding\":\"".to_vec();
+    at_limit.resize(25 * 1024 * 1024 - 2, b'a');
+    at_limit.extend_from_slice(b"\"}");
+    let answer = app
+        .deliver(
+            "push",
+            &delivery_id(),
+            &at_limit,
+            Some(&sign(CORPUS_SECRET, &at_limit)),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+async fn github_app_deliveries_are_ignored(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let file = &corpus("pull_request")
+        .into_iter()
+        .find(|f| f.path.ends_with("/ready_for_review.with-installation.json"))
+        .unwrap();
+    let headers = vec![
+        ("Content-Type", "application/json".to_owned()),
+        ("X-GitHub-Event", "pull_request".to_owned()),
+        ("X-GitHub-Delivery", delivery_id()),
+        (
+            "X-GitHub-Hook-Installation-Target-Type",
+            "integration".to_owned(),
+        ),
+        ("X-Hub-Signature-256", file.signature.clone()),
+    ];
+    let answer = app.post(&headers, file.bytes.clone()).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["status"], "ignored");
+    assert_eq!(answer.body["event_type"], "ready_for_review_pull_request");
+    assert!(
+        answer.body["reason"]
+            .as_str()
+            .unwrap()
+            .contains("GitHub App")
+    );
+    assert!(app.events().await.is_empty());
+    assert_eq!(
+        app.deliveries().await[0].cause.as_deref(),
+        Some("github_app_delivery")
+    );
+}
+
+async fn the_installation_secret_is_used_for_its_repository(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let repo = domain::values::RepoFullName::parse("Acme/Backend").unwrap();
+    let user_id = insert_user(&app).await;
+    let secret =
+        domain::values::WebhookSecret::parse("per-repository-secret-0123456789abcdef").unwrap();
+    app.db
+        .create_installation(user_id, &repo, Some(1), &secret)
+        .await
+        .unwrap();
+    // A second active installation of the same repository (any case) is refused: lookups stay unambiguous.
+    let same = domain::values::RepoFullName::parse("acme/backend").unwrap();
+    assert!(matches!(
+        app.db
+            .create_installation(user_id, &same, Some(2), &secret)
+            .await,
+        Err(domain::Error::Duplicate(_))
+    ));
+
+    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let with_global = deliver_signed(&app, "pull_request", &delivery_id(), &body).await;
+    assert_eq!(
+        with_global.status,
+        StatusCode::FORBIDDEN,
+        "the global secret must not open a connected repository"
+    );
+    let with_repo = app
+        .deliver(
+            "pull_request",
+            &delivery_id(),
+            &body,
+            Some(&sign("per-repository-secret-0123456789abcdef", &body)),
+        )
+        .await;
+    assert_eq!(with_repo.body["status"], "received");
+}
+
+async fn insert_user(app: &TestApp) -> i64 {
+    use adapters_db::entities::users;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let now = chrono::Utc::now();
+    let user = users::ActiveModel {
+        github_id: Set(1),
+        login: Set("octocat".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    users::Entity::insert(user)
+        .exec(app.db.connection())
+        .await
+        .unwrap()
+        .last_insert_id
+}
+
+async fn without_any_secret_deliveries_are_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &[]).await else {
+        return;
+    };
+    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let answer = deliver_signed(&app, "pull_request", &delivery_id(), &body).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let unsigned = app
+        .deliver("pull_request", &delivery_id(), &body, None)
+        .await;
+    assert_eq!(unsigned.status, StatusCode::FORBIDDEN);
+    assert!(app.events().await.is_empty());
+    assert!(
+        app.deliveries()
+            .await
+            .iter()
+            .all(|d| d.cause.as_deref() == Some("no_secret_configured"))
+    );
+}
+
+async fn the_insecure_development_setting_accepts_unsigned_deliveries(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, &[("ALLOW_UNSIGNED_WEBHOOKS", "true")]).await
+    else {
+        return;
+    };
+    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let answer = app
+        .deliver("pull_request", &delivery_id(), &body, None)
+        .await;
+    assert_eq!(answer.body["status"], "received");
+}
+
+async fn reopened_is_reviewed_when_enabled(backend: Backend) {
+    let file = corpus("pull_request")
+        .into_iter()
+        .find(|f| f.path.ends_with("/reopened.json"))
+        .unwrap();
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let answer = app
+        .deliver(
+            "pull_request",
+            &delivery_id(),
+            &file.bytes,
+            Some(&file.signature),
+        )
+        .await;
+    assert_eq!(answer.body["status"], "ignored");
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
+            ("REVIEW_ON_REOPENED", "true"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let answer = app
+        .deliver(
+            "pull_request",
+            &delivery_id(),
+            &file.bytes,
+            Some(&file.signature),
+        )
+        .await;
+    assert_eq!(answer.body["status"], "received");
+    assert_eq!(answer.body["event_type"], "reopened_pull_request");
+}
+
+async fn health_reports_the_database(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let response = app
+        .client
+        .get(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        (body["status"].as_str(), body["database"].as_str()),
+        (Some("ok"), Some("ok"))
+    );
+}
+
+async fn unknown_paths_get_a_json_404(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let response = app
+        .client
+        .get(format!("{}/nope", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"detail": "Not Found"})
+    );
+    let get = app.client.get(app.webhook_url()).send().await.unwrap();
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+async fn headers_are_logged_with_signatures_redacted(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let signature = sign(CORPUS_SECRET, &body);
+    app.deliver("pull_request", "fixed-delivery-id", &body, Some(&signature))
+        .await;
+    let row = &app.deliveries().await[0];
+    let headers: Value = serde_json::from_str(&row.headers).unwrap();
+    assert_eq!(headers["x-hub-signature-256"], "[REDACTED]");
+    assert_eq!(headers["x-github-event"], "pull_request");
+    assert!(!row.headers.contains(&signature[7..]));
+    assert_eq!(row.delivery_id.as_deref(), Some("fixed-delivery-id"));
+    assert_eq!(
+        (
+            row.event.as_deref(),
+            row.action.as_deref(),
+            row.repository.as_deref()
+        ),
+        (Some("pull_request"), Some("opened"), Some("acme/backend"))
+    );
+    assert_eq!(row.body_size, body.len() as i64);
+    assert_eq!(row.body_sha256.as_deref().map(str::len), Some(64));
+}
