@@ -6,6 +6,8 @@
 //! server whose user may create databases. When it is unreachable the PostgreSQL variants pass without
 //! running and a notice says so, unless `NECTR_REQUIRE_POSTGRES=1` (CI), which makes them fail.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: failing loudly is its job
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
@@ -166,11 +168,15 @@ impl TestApp {
                     .await
                     .expect("create test database");
                 admin.close().await.expect("close admin connection");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map_or(admin_url.as_str(), |(base, _)| base);
+                // Same server and options, the new database: `scheme://who@host:port/<name>?options`.
+                let (path, query) = match admin_url.split_once('?') {
+                    Some((path, query)) => (path, format!("?{query}")),
+                    None => (admin_url.as_str(), String::new()),
+                };
+                let base = path.rsplit_once('/').map_or(path, |(base, _)| base);
+                let url = format!("{base}/{name}{query}");
                 (
-                    format!("{base}/{name}"),
+                    url,
                     DbGuard::Postgres {
                         admin_url: admin_url.clone(),
                         name,

@@ -1,5 +1,7 @@
 //! Black-box tests of `POST /api/v1/webhooks/github`, each on SQLite and on PostgreSQL with a fresh database.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
+
 use std::collections::HashSet;
 
 use nectr_tests::{

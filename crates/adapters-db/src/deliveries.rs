@@ -41,6 +41,6 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, record: DeliveryRecord) ->
 #[async_trait]
 impl DeliveryLog for Db {
     async fn append(&self, record: DeliveryRecord) -> domain::Result<i64> {
-        Ok(insert(&self.conn, record).await?)
+        Ok(insert(&self.writer, record).await?)
     }
 }

@@ -2,6 +2,7 @@
 //! inside one transaction (never read-then-write).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::delivery::DeliveryRecord;
 use domain::event::EventStatus;
 use domain::ports::{Disposition, EventStore, NewEvent, Recorded};
@@ -14,53 +15,33 @@ use sea_orm::{
 use crate::entities::events::{self, Column};
 use crate::{Db, DbError, Result, deliveries};
 
-const PENDING: &str = "pending";
 const IN_FLIGHT: [&str; 2] = ["pending", "processing"];
 
+/// Why an insert conflicted.
+enum Conflict {
+    /// A final answer: a duplicate delivery, or a review of this commit in flight within the window.
+    Settled(Recorded),
+    /// A review of this commit has been in flight since before the window: it no longer blocks.
+    Stale { event_id: i64 },
+}
+
 impl Db {
-    /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so two
-    /// writers queue on the busy timeout instead of failing when one upgrades a read lock.
+    /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+    /// two writers queue on the busy timeout instead of failing when one upgrades a read lock.
     pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
         let options = TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..Default::default()
         };
-        Ok(self.conn.begin_with_options(options).await?)
+        Ok(self.writer.begin_with_options(options).await?)
     }
 
     async fn record_in(&self, txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
         let now = event.received_at;
-        let (status, reason, queue) = match &event.disposition {
-            Disposition::Queue { key, window_start } => {
-                (EventStatus::Pending, None, Some((key, *window_start)))
-            }
+        let (status, reason, key) = match &event.disposition {
+            Disposition::Queue { key, .. } => (EventStatus::Pending, None, Some(key)),
             Disposition::Ignore { reason } => (EventStatus::Ignored, Some(reason.clone()), None),
         };
-
-        if let Some((key, window_start)) = queue {
-            // An in-flight review of this very commit older than the window is stale: it no longer blocks.
-            events::Entity::update_many()
-                .col_expr(
-                    Column::Status,
-                    Expr::value(EventStatus::Superseded.as_str()),
-                )
-                .col_expr(
-                    Column::Reason,
-                    Expr::value(format!(
-                        "stale: older than the dedup window, replaced by delivery {}",
-                        event.delivery_id
-                    )),
-                )
-                .col_expr(Column::UpdatedAt, Expr::value(now))
-                .filter(Column::Repository.eq(key.repository.as_str()))
-                .filter(Column::PrNumber.eq(pr_number(key.pr_number)))
-                .filter(Column::HeadSha.eq(key.head_sha.as_str()))
-                .filter(Column::Status.is_in(IN_FLIGHT))
-                .filter(Column::CreatedAt.lt(window_start))
-                .exec(txn)
-                .await?;
-        }
-
         let pr = event.event.pull_request.as_ref();
         let row = events::ActiveModel {
             delivery_id: Set(event.delivery_id.as_str().to_owned()),
@@ -80,37 +61,47 @@ impl Db {
             reason: Set(reason),
             payload: Set(event.payload.clone()),
             attempts: Set(0),
-            run_at: Set(queue.map(|_| now)),
+            run_at: Set(key.map(|_| now)),
             lease_expires_at: Set(None),
             last_error: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
-            processed_at: Set(queue.is_none().then_some(now)),
+            processed_at: Set(key.is_none().then_some(now)),
             ..Default::default()
         };
-        // ON CONFLICT DO NOTHING on any unique index: the delivery id, or the one-in-flight-review key.
-        let inserted = events::Entity::insert(row)
-            .on_conflict(OnConflict::new().do_nothing().to_owned())
-            .try_insert()
-            .exec(txn)
-            .await?;
 
-        let event_id = match inserted {
-            TryInsertResult::Inserted(result) => result.last_insert_id,
-            TryInsertResult::Conflicted | TryInsertResult::Empty => {
-                return self.conflict(txn, event).await;
+        // ON CONFLICT DO NOTHING on any unique index: the delivery id, or the one-in-flight-review
+        // key. A conflict with a review in flight since before the window finds it stale: it is
+        // superseded and the insert tried once more.
+        let mut retried = false;
+        let event_id = loop {
+            let inserted = events::Entity::insert(row.clone())
+                .on_conflict(OnConflict::new().do_nothing().to_owned())
+                .try_insert()
+                .exec(txn)
+                .await?;
+            if let TryInsertResult::Inserted(result) = inserted {
+                break result.last_insert_id;
+            }
+            match self.conflict(txn, event).await? {
+                Conflict::Stale { event_id } if !retried => {
+                    supersede_stale(txn, event_id, event).await?;
+                    retried = true;
+                }
+                Conflict::Stale { event_id } => return Ok(Recorded::AlreadyInFlight { event_id }),
+                Conflict::Settled(recorded) => return Ok(recorded),
             }
         };
-        let Some((key, _)) = queue else {
+        let Some(key) = key else {
             return Ok(Recorded::Ignored { event_id });
         };
 
-        // Pending work for the same PR at another head commit, last updated no later than this one, is
-        // superseded: the newest commit is the one worth reviewing.
+        // Pending work for the same PR at another head commit, last updated no later than this one,
+        // is superseded: the newest commit is the one worth reviewing.
         let mut older = Condition::all()
             .add(Column::Repository.eq(key.repository.as_str()))
             .add(Column::PrNumber.eq(pr_number(key.pr_number)))
-            .add(Column::Status.eq(PENDING))
+            .add(Column::Status.eq(EventStatus::Pending.as_str()))
             .add(Column::HeadSha.ne(key.head_sha.as_str()));
         if let Some(updated_at) = pr.and_then(|p| p.updated_at) {
             older = older.add(
@@ -119,18 +110,13 @@ impl Db {
                     .add(Column::PrUpdatedAt.lte(updated_at)),
             );
         }
+        let reason = format!("superseded by event {event_id} (head {})", key.head_sha);
         let superseded = events::Entity::update_many()
             .col_expr(
                 Column::Status,
                 Expr::value(EventStatus::Superseded.as_str()),
             )
-            .col_expr(
-                Column::Reason,
-                Expr::value(format!(
-                    "superseded by event {event_id} (head {})",
-                    key.head_sha
-                )),
-            )
+            .col_expr(Column::Reason, Expr::value(reason))
             .col_expr(Column::UpdatedAt, Expr::value(now))
             .col_expr(Column::ProcessedAt, Expr::value(now))
             .filter(older)
@@ -143,9 +129,9 @@ impl Db {
         })
     }
 
-    /// Tells which unique rule refused the insert. The conflicting row is committed (PostgreSQL waits for
-    /// the other transaction; SQLite serialises writers), so this read sees it.
-    async fn conflict(&self, txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
+    /// Tells which unique rule refused the insert. The conflicting row is committed (PostgreSQL
+    /// waits for the other transaction; SQLite serialises writers), so this read sees it.
+    async fn conflict(&self, txn: &DatabaseTransaction, event: &NewEvent) -> Result<Conflict> {
         let by_delivery = events::Entity::find()
             .select_only()
             .column(Column::Id)
@@ -154,27 +140,51 @@ impl Db {
             .one(txn)
             .await?;
         if let Some(event_id) = by_delivery {
-            return Ok(Recorded::DuplicateDelivery { event_id });
+            return Ok(Conflict::Settled(Recorded::DuplicateDelivery { event_id }));
         }
-        if let Disposition::Queue { key, .. } = &event.disposition {
+        if let Disposition::Queue { key, window_start } = &event.disposition {
             let in_flight = events::Entity::find()
                 .select_only()
-                .column(Column::Id)
+                .columns([Column::Id, Column::CreatedAt])
                 .filter(Column::Repository.eq(key.repository.as_str()))
                 .filter(Column::PrNumber.eq(pr_number(key.pr_number)))
                 .filter(Column::HeadSha.eq(key.head_sha.as_str()))
                 .filter(Column::Status.is_in(IN_FLIGHT))
-                .into_tuple::<i64>()
+                .into_tuple::<(i64, DateTime<Utc>)>()
                 .one(txn)
                 .await?;
-            if let Some(event_id) = in_flight {
-                return Ok(Recorded::AlreadyInFlight { event_id });
+            if let Some((event_id, created_at)) = in_flight {
+                return Ok(if created_at < *window_start {
+                    Conflict::Stale { event_id }
+                } else {
+                    Conflict::Settled(Recorded::AlreadyInFlight { event_id })
+                });
             }
         }
         Err(DbError::Race(
             "an insert conflicted but the conflicting event changed before it was read".into(),
         ))
     }
+}
+
+async fn supersede_stale(txn: &DatabaseTransaction, event_id: i64, by: &NewEvent) -> Result<()> {
+    let reason = format!(
+        "stale: in flight longer than the dedup window, replaced by delivery {}",
+        by.delivery_id
+    );
+    events::Entity::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::value(EventStatus::Superseded.as_str()),
+        )
+        .col_expr(Column::Reason, Expr::value(reason))
+        .col_expr(Column::UpdatedAt, Expr::value(by.received_at))
+        .col_expr(Column::ProcessedAt, Expr::value(by.received_at))
+        .filter(Column::Id.eq(event_id))
+        .filter(Column::Status.is_in(IN_FLIGHT))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 fn pr_number(n: u64) -> i64 {

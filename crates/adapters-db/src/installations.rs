@@ -34,7 +34,7 @@ impl Db {
             ..Default::default()
         };
         let inserted = installations::Entity::insert(row)
-            .exec(&self.conn)
+            .exec(&self.writer)
             .await
             .map_err(DbError::Query)?;
         Ok(inserted.last_insert_id)
@@ -47,7 +47,7 @@ impl Db {
         Ok(installations::Entity::find()
             .filter(Column::RepoKey.eq(repository.key()))
             .filter(Column::IsActive.eq(true))
-            .one(&self.conn)
+            .one(&self.reader)
             .await?)
     }
 }

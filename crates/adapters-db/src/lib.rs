@@ -1,5 +1,5 @@
-//! nectr's database adapter (sea-orm): implements the domain's event store, delivery log and installation
-//! store on SQLite (the default, a file created if missing) and PostgreSQL (production).
+//! nectr's database adapter (sea-orm): implements the domain's event store, delivery log and
+//! installation store on SQLite (the default, a file created if missing) and PostgreSQL (production).
 
 mod deliveries;
 pub mod entities;
@@ -15,66 +15,88 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
 
 pub use error::{DbError, Result};
 
-/// How long SQLite waits for another writer before giving up.
+/// How long SQLite waits for another writer (another process) before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A connection pool to nectr's database; every store port is implemented on it.
+/// Connection pools to nectr's database; every store port is implemented on them.
+///
+/// SQLite allows one writer at a time, and a writer that finds the lock taken sleeps and polls. So
+/// on SQLite writes go through a pool of one connection, where they queue fairly in memory, and reads
+/// through a pool of several (WAL lets them run beside the writer). On PostgreSQL both are one pool.
 #[derive(Debug, Clone)]
 pub struct Db {
-    conn: DatabaseConnection,
+    reader: DatabaseConnection,
+    writer: DatabaseConnection,
 }
 
 impl Db {
-    /// Connects to `url` (`sqlite://path.db`, `sqlite::memory:` or `postgres://...`). A SQLite file is created
-    /// if missing and opened in WAL mode with a busy timeout, so readers never block the writer.
+    /// Connects to `url` (`sqlite://path.db`, `sqlite::memory:` or `postgres://...`). A SQLite file
+    /// is created if missing and opened in WAL mode with a busy timeout.
     pub async fn connect(url: &str) -> Result<Self> {
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .sqlx_logging(false)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(10));
-        if url.starts_with("sqlite:") {
+        let options = |max: u32| {
+            let mut options = ConnectOptions::new(url.to_owned());
             options
-                .max_connections(8)
+                .sqlx_logging(false)
+                .max_connections(max)
                 .min_connections(1)
-                .map_sqlx_sqlite_opts(|o| {
+                .connect_timeout(Duration::from_secs(10))
+                .acquire_timeout(Duration::from_secs(30))
+                // Ping only connections idle long enough to have been dropped, not every checkout.
+                .test_before_acquire_if_idle_for(Duration::from_secs(30));
+            options
+        };
+        let connect = |options| async {
+            sea_orm::Database::connect(options)
+                .await
+                .map_err(DbError::Connect)
+        };
+        if url.starts_with("sqlite:") {
+            let sqlite = |mut options: ConnectOptions| {
+                options.map_sqlx_sqlite_opts(|o| {
                     o.create_if_missing(true)
                         .journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Full)
                         .busy_timeout(SQLITE_BUSY_TIMEOUT)
                         .foreign_keys(true)
                 });
+                options
+            };
+            let writer = connect(sqlite(options(1))).await?;
+            let reader = connect(sqlite(options(8))).await?;
+            Ok(Self { reader, writer })
         } else {
-            options.max_connections(32).min_connections(2);
+            let pool = connect(options(32)).await?;
+            Ok(Self {
+                reader: pool.clone(),
+                writer: pool,
+            })
         }
-        let conn = sea_orm::Database::connect(options)
-            .await
-            .map_err(DbError::Connect)?;
-        Ok(Self { conn })
     }
 
     /// Applies every pending migration.
     pub async fn migrate(&self) -> Result<()> {
-        Migrator::up(&self.conn, None)
+        Migrator::up(&self.writer, None)
             .await
             .map_err(DbError::Migrate)
     }
 
     /// Cheap liveness check for `/health`.
     pub async fn ping(&self) -> Result<()> {
-        self.conn.ping().await.map_err(DbError::Query)
+        self.reader.ping().await.map_err(DbError::Query)
     }
 
     pub fn backend(&self) -> DbBackend {
-        self.conn.get_database_backend()
+        self.reader.get_database_backend()
     }
 
     /// The underlying sea-orm connection, for tests and tools that read rows directly.
     pub fn connection(&self) -> &DatabaseConnection {
-        &self.conn
+        &self.reader
     }
 
     pub async fn close(self) -> Result<()> {
-        self.conn.close().await.map_err(DbError::Query)
+        // On PostgreSQL both are the same pool; closing a closed pool is a no-op.
+        self.reader.close().await.map_err(DbError::Query)?;
+        self.writer.close().await.map_err(DbError::Query)
     }
 }

@@ -120,6 +120,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
             .wrap(from_fn(crate::request_id::middleware))
             .app_data(state.clone())
             .route("/health", web::get().to(routes::health::health))
+            .route("/livez", web::route().to(routes::health::live))
             .service(
                 web::resource("/api/v1/webhooks/github")
                     .route(web::post().to(routes::webhooks::github)),

@@ -1,4 +1,5 @@
-//! `GET /health`: the process is up and its database answers.
+//! `GET /health`: the process is up and its database answers (readiness). `/livez`: the process answers
+//! at all (liveness; touches nothing, so it is also the benchmark's bare baseline).
 
 use actix_web::{HttpResponse, web};
 
@@ -20,4 +21,8 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
             }))
         }
     }
+}
+
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().finish()
 }

@@ -1,0 +1,213 @@
+//! The real `app-server` binary: `serve` with nothing but a SQLite file, `sign`, `send`, `migrate`, and
+//! start-up refusing unsafe settings.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_app-server");
+const CORPUS_SECRET: &str = "It's a Secret to Everybody";
+
+fn fixture(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/corpus")
+        .join(path)
+}
+
+fn recorded_signature(path: &str) -> String {
+    let tsv = std::fs::read_to_string(fixture("SIGNATURES.tsv")).unwrap();
+    let line = tsv
+        .lines()
+        .find(|l| l.starts_with(&format!("{path}\t")))
+        .unwrap();
+    line.split('\t').nth(2).unwrap().to_owned()
+}
+
+fn app_server(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_until_listening(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "app-server did not start listening on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn sign_prints_the_signature_github_would_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = "github/pull_request/opened.json";
+    let out = app_server(
+        dir.path(),
+        &[
+            "sign",
+            "--secret",
+            CORPUS_SECRET,
+            fixture(path).to_str().unwrap(),
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(stdout(&out).trim(), recorded_signature(path));
+    // The secret may come from the environment instead of the command line.
+    let out = app_server(
+        dir.path(),
+        &["sign", fixture(path).to_str().unwrap()],
+        &[("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET)],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(stdout(&out).trim(), recorded_signature(path));
+}
+
+#[test]
+fn serve_with_nothing_set_but_a_secret_receives_what_send_posts() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let port_s = port.to_string();
+    let _server = Server(
+        app_server(
+            dir.path(),
+            &["serve"],
+            &[("PORT", &port_s), ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET)],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    wait_until_listening(port);
+    assert!(
+        dir.path().join("nectr.db").exists(),
+        "the default SQLite file is created in the working directory"
+    );
+
+    let url = format!("http://127.0.0.1:{port}/api/v1/webhooks/github");
+    let file = fixture("github/pull_request/opened.json");
+    let send = |event: &str, secret: &str, file: &Path| {
+        app_server(
+            dir.path(),
+            &[
+                "send",
+                "--url",
+                &url,
+                "--secret",
+                secret,
+                "--event",
+                event,
+                file.to_str().unwrap(),
+            ],
+            &[],
+        )
+        .output()
+        .unwrap()
+    };
+    let out = send("pull_request", CORPUS_SECRET, &file);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("-> HTTP 200"), "{text}");
+    assert!(
+        text.contains(r#""status":"received""#)
+            && text.contains(r#""event_type":"opened_pull_request""#),
+        "{text}"
+    );
+
+    let out = send("ping", CORPUS_SECRET, &fixture("github/ping/payload.json"));
+    assert!(stdout(&out).contains(r#""status":"pong""#), "{out:?}");
+
+    let out = send("pull_request", "the wrong secret", &file);
+    assert!(
+        !out.status.success(),
+        "a refused delivery makes send exit non-zero"
+    );
+    assert!(
+        stdout(&out).contains("-> HTTP 403") && stdout(&out).contains("Invalid webhook signature"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn migrate_creates_the_schema_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = app_server(
+        dir.path(),
+        &["migrate"],
+        &[("DATABASE_URL", "sqlite://fresh.db")],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(dir.path().join("fresh.db").exists());
+    // Running it again is a no-op.
+    let out = app_server(
+        dir.path(),
+        &["migrate"],
+        &[("DATABASE_URL", "sqlite://fresh.db")],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn start_up_refuses_the_insecure_setting_in_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = app_server(
+        dir.path(),
+        &["serve"],
+        &[
+            ("APP_ENV", "production"),
+            ("ALLOW_UNSIGNED_WEBHOOKS", "true"),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ALLOW_UNSIGNED_WEBHOOKS") && err.contains("production"),
+        "{err}"
+    );
+    assert!(
+        !dir.path().join("nectr.db").exists(),
+        "nothing is created when settings are refused"
+    );
+}

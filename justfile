@@ -1,0 +1,35 @@
+# nectr developer recipes. `just --list` shows them. (Install just with `cargo install just`.)
+
+# Run the server: SQLite file ./nectr.db, development mode.
+run *ARGS:
+    cargo run -p app-server -- {{ARGS}}
+
+# The README's test command: everything, on SQLite and (when reachable) PostgreSQL.
+test:
+    cargo test --workspace
+
+# The same, failing if PostgreSQL is not reachable instead of skipping its tests.
+test-pg:
+    NECTR_REQUIRE_POSTGRES=1 cargo test --workspace
+
+# Exactly what CI runs.
+ci:
+    bash .ci/run
+
+fmt:
+    cargo fmt --all
+
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Apply migrations to DATABASE_URL (default ./nectr.db) and exit.
+migrate:
+    cargo run -p app-server -- migrate
+
+# Load test of the webhook endpoint beside a bare 200 route, on SQLite and PostgreSQL.
+# PostgreSQL on loopback without TLS, so the figures measure nectr rather than rustls.
+bench-ingest:
+    NECTR_TEST_POSTGRES_URL="${NECTR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" cargo bench -p nectr-tests --bench ingest
+
+bench: bench-ingest
