@@ -236,6 +236,12 @@ impl TestApp {
         self.post(&headers, body.to_vec()).await
     }
 
+    /// Delivers a corpus file as GitHub sent it: its recorded signature, a fresh delivery id.
+    pub async fn deliver_file(&self, event: &str, file: &CorpusFile) -> Answer {
+        self.deliver(event, &delivery_id(), &file.bytes, Some(&file.signature))
+            .await
+    }
+
     /// Posts `body` with exactly these headers.
     pub async fn post(&self, headers: &[(&str, String)], body: Vec<u8>) -> Answer {
         let mut request = self.client.post(self.webhook_url()).body(body);

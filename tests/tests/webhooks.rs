@@ -33,6 +33,11 @@ on_both_backends!(
 const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const SHA_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
+/// A reviewable `opened` payload for acme/backend#7 at `SHA_A`.
+fn opened_pr() -> Vec<u8> {
+    pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z")
+}
+
 fn pr_payload(action: &str, number: u64, sha: &str, updated_at: &str) -> Vec<u8> {
     json!({
         "action": action,
@@ -47,6 +52,18 @@ fn pr_payload(action: &str, number: u64, sha: &str, updated_at: &str) -> Vec<u8>
     })
     .to_string()
     .into_bytes()
+}
+
+/// Delivers a signed pull_request payload with a fresh delivery id.
+async fn deliver_pr(
+    app: &TestApp,
+    action: &str,
+    number: u64,
+    sha: &str,
+    updated_at: &str,
+) -> nectr_tests::Answer {
+    let body = pr_payload(action, number, sha, updated_at);
+    deliver_signed(app, "pull_request", &delivery_id(), &body).await
 }
 
 async fn deliver_signed(
@@ -95,9 +112,7 @@ async fn every_corpus_payload_gets_the_right_answer(backend: Backend) {
     for event in ["pull_request", "ping", "issues", "push"] {
         for file in corpus(event) {
             let payload: Value = serde_json::from_slice(&file.bytes).unwrap();
-            let answer = app
-                .deliver(event, &delivery_id(), &file.bytes, Some(&file.signature))
-                .await;
+            let answer = app.deliver_file(event, &file).await;
             posted += 1;
             assert_eq!(
                 answer.status,
@@ -177,7 +192,7 @@ async fn a_redelivered_delivery_is_skipped(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let body = opened_pr();
     let id = delivery_id();
     let first = deliver_signed(&app, "pull_request", &id, &body).await;
     assert_eq!(first.body["status"], "received");
@@ -201,7 +216,7 @@ async fn a_rejected_delivery_may_come_again_and_be_accepted(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let body = opened_pr();
     let id = delivery_id();
     let forged = app
         .deliver(
@@ -231,20 +246,8 @@ async fn a_newer_head_sha_supersedes_older_pending_work(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let opened = deliver_signed(
-        &app,
-        "pull_request",
-        &delivery_id(),
-        &pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z"),
-    )
-    .await;
-    let pushed = deliver_signed(
-        &app,
-        "pull_request",
-        &delivery_id(),
-        &pr_payload("synchronize", 7, SHA_B, "2026-11-22T10:05:00Z"),
-    )
-    .await;
+    let opened = deliver_pr(&app, "opened", 7, SHA_A, "2026-11-22T10:00:00Z").await;
+    let pushed = deliver_pr(&app, "synchronize", 7, SHA_B, "2026-11-22T10:05:00Z").await;
     assert_eq!(opened.body["status"], "received");
     assert_eq!(pushed.body["status"], "received");
     assert_eq!(pushed.body["event_type"], "synchronize_pull_request");
@@ -259,24 +262,12 @@ async fn a_newer_head_sha_supersedes_older_pending_work(backend: Backend) {
     );
     assert_eq!(events[1].status, "pending");
     // The same commit again is now a duplicate of the newer work, and another PR is unaffected.
-    let again = deliver_signed(
-        &app,
-        "pull_request",
-        &delivery_id(),
-        &pr_payload("synchronize", 7, SHA_B, "2026-11-22T10:05:00Z"),
-    )
-    .await;
+    let again = deliver_pr(&app, "synchronize", 7, SHA_B, "2026-11-22T10:05:00Z").await;
     assert_eq!(
         again.body,
         json!({"status": "duplicate_skipped", "detail": "Event already exists for acme/backend#7"})
     );
-    let other = deliver_signed(
-        &app,
-        "pull_request",
-        &delivery_id(),
-        &pr_payload("opened", 8, SHA_A, "2026-11-22T10:06:00Z"),
-    )
-    .await;
+    let other = deliver_pr(&app, "opened", 8, SHA_A, "2026-11-22T10:06:00Z").await;
     assert_eq!(other.body["status"], "received");
     assert_eq!(app.events().await[1].status, "pending");
 }
@@ -285,20 +276,8 @@ async fn an_older_head_sha_arriving_late_supersedes_nothing(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    deliver_signed(
-        &app,
-        "pull_request",
-        &delivery_id(),
-        &pr_payload("synchronize", 7, SHA_B, "2026-11-22T10:05:00Z"),
-    )
-    .await;
-    let late = deliver_signed(
-        &app,
-        "pull_request",
-        &delivery_id(),
-        &pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z"),
-    )
-    .await;
+    deliver_pr(&app, "synchronize", 7, SHA_B, "2026-11-22T10:05:00Z").await;
+    let late = deliver_pr(&app, "opened", 7, SHA_A, "2026-11-22T10:00:00Z").await;
     assert_eq!(late.body["status"], "received");
     let events = app.events().await;
     assert_eq!(
@@ -313,7 +292,7 @@ async fn a_stale_in_flight_review_no_longer_blocks_its_commit(backend: Backend) 
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let body = opened_pr();
     let first = deliver_signed(&app, "pull_request", &delivery_id(), &body).await;
     let first_id = first.body["event_id"].as_i64().unwrap();
     // Age the in-flight review past the one-hour window.
@@ -439,7 +418,7 @@ async fn bad_requests_are_refused_with_a_clear_detail_and_logged(backend: Backen
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let good = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let good = opened_pr();
     let signed = |body: &[u8]| sign(CORPUS_SECRET, body);
     let base = |event: Option<&str>, content_type: &str, body: &[u8]| {
         let mut h = vec![
@@ -610,7 +589,7 @@ async fn the_installation_secret_is_used_for_its_repository(backend: Backend) {
         Err(domain::Error::Duplicate(_))
     ));
 
-    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let body = opened_pr();
     let with_global = deliver_signed(&app, "pull_request", &delivery_id(), &body).await;
     assert_eq!(
         with_global.status,
@@ -650,7 +629,7 @@ async fn without_any_secret_deliveries_are_refused(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, &[]).await else {
         return;
     };
-    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let body = opened_pr();
     let answer = deliver_signed(&app, "pull_request", &delivery_id(), &body).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     let unsigned = app
@@ -671,7 +650,7 @@ async fn the_insecure_development_setting_accepts_unsigned_deliveries(backend: B
     else {
         return;
     };
-    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let body = opened_pr();
     let answer = app
         .deliver("pull_request", &delivery_id(), &body, None)
         .await;
@@ -686,14 +665,7 @@ async fn reopened_is_reviewed_when_enabled(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let answer = app
-        .deliver(
-            "pull_request",
-            &delivery_id(),
-            &file.bytes,
-            Some(&file.signature),
-        )
-        .await;
+    let answer = app.deliver_file("pull_request", &file).await;
     assert_eq!(answer.body["status"], "ignored");
     let Some(app) = TestApp::spawn_with(
         backend,
@@ -706,14 +678,7 @@ async fn reopened_is_reviewed_when_enabled(backend: Backend) {
     else {
         return;
     };
-    let answer = app
-        .deliver(
-            "pull_request",
-            &delivery_id(),
-            &file.bytes,
-            Some(&file.signature),
-        )
-        .await;
+    let answer = app.deliver_file("pull_request", &file).await;
     assert_eq!(answer.body["status"], "received");
     assert_eq!(answer.body["event_type"], "reopened_pull_request");
 }
@@ -760,7 +725,7 @@ async fn headers_are_logged_with_signatures_redacted(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let body = pr_payload("opened", 7, SHA_A, "2026-11-22T10:00:00Z");
+    let body = opened_pr();
     let signature = sign(CORPUS_SECRET, &body);
     app.deliver("pull_request", "fixed-delivery-id", &body, Some(&signature))
         .await;
