@@ -52,9 +52,14 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads `.env` (development convenience), then the environment, and starts logging.
+/// Reads `.env` (a development convenience, skipped when the environment says production), then
+/// the environment, and starts logging.
 fn load_settings() -> anyhow::Result<Settings> {
-    let _ = dotenvy::dotenv();
+    let production =
+        std::env::var("APP_ENV").is_ok_and(|v| v.trim().eq_ignore_ascii_case("production"));
+    if !production {
+        let _ = dotenvy::dotenv();
+    }
     let settings = Settings::from_env()?;
     telemetry::init(settings.log_json);
     Ok(settings)
