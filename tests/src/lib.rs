@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: failing loudly is its job
 
+pub mod fake_github;
+
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;

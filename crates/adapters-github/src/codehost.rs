@@ -1,0 +1,368 @@
+//! `CodeHost` on GitHub's REST API: pull requests, diffs, files, contents, reviews, issues, repositories.
+
+use async_trait::async_trait;
+use base64::Engine;
+use domain::codehost::{
+    AccessToken, ChangedFile, CodeHost, CodeHostError, CodeHostResult, Comparison, Contributor,
+    FileContent, Issue, NewReview, Posted, PullRequest, Repository, Review, ReviewComment,
+};
+use domain::values::RepoFullName;
+use http::Method;
+use serde_json::json;
+
+use crate::client::{GitHub, JSON};
+use crate::wire;
+
+/// Percent-encodes a path for a URL, keeping `/` between segments.
+pub(crate) fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+fn repo_path(repo: &RepoFullName) -> String {
+    format!(
+        "/repos/{}/{}",
+        encode_path(repo.owner()),
+        encode_path(repo.name())
+    )
+}
+
+impl GitHub {
+    async fn fetch_pull_request(
+        &self,
+        token: Option<&AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<PullRequest> {
+        let path = format!("{}/pulls/{number}", repo_path(repo));
+        let reply = self
+            .call("get pull request", token, Method::GET, &path, None, JSON)
+            .await?;
+        reply.json::<wire::Pull>("get pull request")?.try_into()
+    }
+}
+
+#[async_trait]
+impl CodeHost for GitHub {
+    /// Served from the PR-state cache (60 s for open PRs, 300 s for closed or merged).
+    async fn pull_request(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<PullRequest> {
+        self.pr_cache
+            .get_or_fetch((repo.key(), number), || {
+                self.fetch_pull_request(token.as_ref(), repo, number)
+            })
+            .await
+    }
+
+    async fn pull_request_diff(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<String> {
+        let path = format!("{}/pulls/{number}", repo_path(repo));
+        let reply = self
+            .call(
+                "get pull request diff",
+                token.as_ref(),
+                Method::GET,
+                &path,
+                None,
+                "application/vnd.github.v3.diff",
+            )
+            .await?;
+        Ok(String::from_utf8_lossy(&reply.body).into_owned())
+    }
+
+    async fn pull_request_files(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<Vec<ChangedFile>> {
+        let path = format!("{}/pulls/{number}/files", repo_path(repo));
+        let files: Vec<wire::File> = self
+            .all_pages("list pull request files", token.as_ref(), &path)
+            .await?;
+        Ok(files.into_iter().map(Into::into).collect())
+    }
+
+    async fn file_content(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        path: &str,
+        git_ref: &str,
+    ) -> CodeHostResult<FileContent> {
+        let url = format!(
+            "{}/contents/{}?ref={}",
+            repo_path(repo),
+            encode_path(path),
+            encode_path(git_ref)
+        );
+        let reply = self
+            .call(
+                "get file content",
+                token.as_ref(),
+                Method::GET,
+                &url,
+                None,
+                JSON,
+            )
+            .await?;
+        // A directory answers with a JSON array.
+        if reply.body.first() == Some(&b'[') {
+            return Err(CodeHostError::NotFound(format!(
+                "get file content: {path} is a directory"
+            )));
+        }
+        let content: wire::Content = reply.json("get file content")?;
+        if content.kind != "file" {
+            return Err(CodeHostError::NotFound(format!(
+                "get file content: {path} is a {}",
+                content.kind
+            )));
+        }
+        let bytes = match (content.encoding.as_deref(), content.content.as_deref()) {
+            (Some("base64"), Some(encoded)) if !(encoded.is_empty() && content.size > 0) => {
+                let compact: String = encoded.chars().filter(|c| !c.is_whitespace()).collect();
+                base64::engine::general_purpose::STANDARD
+                    .decode(compact)
+                    .map_err(|e| {
+                        CodeHostError::Permanent(format!("get file content: bad base64: {e}"))
+                    })?
+            }
+            // Files over 1 MB come without content (encoding "none"): fetch them raw.
+            _ => {
+                self.call(
+                    "get raw file content",
+                    token.as_ref(),
+                    Method::GET,
+                    &url,
+                    None,
+                    "application/vnd.github.raw",
+                )
+                .await?
+                .body
+            }
+        };
+        Ok(FileContent {
+            path: content.path,
+            sha: content.sha,
+            bytes,
+        })
+    }
+
+    async fn compare(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        base: &str,
+        head: &str,
+    ) -> CodeHostResult<Comparison> {
+        let path = format!(
+            "{}/compare/{}...{}",
+            repo_path(repo),
+            encode_path(base),
+            encode_path(head)
+        );
+        let reply = self
+            .call(
+                "compare commits",
+                token.as_ref(),
+                Method::GET,
+                &path,
+                None,
+                JSON,
+            )
+            .await?;
+        Ok(reply.json::<wire::Compare>("compare commits")?.into())
+    }
+
+    async fn post_review(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        review: &NewReview,
+    ) -> CodeHostResult<Posted> {
+        let comments: Vec<serde_json::Value> = review
+            .comments
+            .iter()
+            .map(|c| {
+                let mut comment = json!({ "path": c.path, "line": c.line, "side": c.side.as_str(), "body": c.body });
+                if let Some(start) = c.start_line.filter(|s| *s < c.line) {
+                    comment["start_line"] = json!(start);
+                    comment["start_side"] = json!(c.side.as_str());
+                }
+                comment
+            })
+            .collect();
+        let body = json!({
+            "commit_id": review.commit_id.as_str(),
+            "body": review.body,
+            "event": review.event.as_str(),
+            "comments": comments,
+        });
+        let path = format!("{}/pulls/{number}/reviews", repo_path(repo));
+        let reply = self
+            .call(
+                "post review",
+                token.as_ref(),
+                Method::POST,
+                &path,
+                Some(&body),
+                JSON,
+            )
+            .await?;
+        Ok(reply.json::<wire::Created>("post review")?.into())
+    }
+
+    async fn post_issue_comment(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        body: &str,
+    ) -> CodeHostResult<Posted> {
+        let path = format!("{}/issues/{number}/comments", repo_path(repo));
+        let body = json!({ "body": body });
+        let reply = self
+            .call(
+                "post comment",
+                token.as_ref(),
+                Method::POST,
+                &path,
+                Some(&body),
+                JSON,
+            )
+            .await?;
+        Ok(reply.json::<wire::Created>("post comment")?.into())
+    }
+
+    async fn reviews(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<Vec<Review>> {
+        let path = format!("{}/pulls/{number}/reviews", repo_path(repo));
+        let reviews: Vec<wire::WireReview> = self
+            .all_pages("list reviews", token.as_ref(), &path)
+            .await?;
+        Ok(reviews.into_iter().map(Into::into).collect())
+    }
+
+    async fn review_comments(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<Vec<ReviewComment>> {
+        let path = format!("{}/pulls/{number}/comments", repo_path(repo));
+        let comments: Vec<wire::WireReviewComment> = self
+            .all_pages("list review comments", token.as_ref(), &path)
+            .await?;
+        Ok(comments.into_iter().map(Into::into).collect())
+    }
+
+    async fn issue(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<Issue> {
+        let path = format!("{}/issues/{number}", repo_path(repo));
+        let reply = self
+            .call("get issue", token.as_ref(), Method::GET, &path, None, JSON)
+            .await?;
+        Ok(reply.json::<wire::WireIssue>("get issue")?.into())
+    }
+
+    async fn issues(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+    ) -> CodeHostResult<Vec<Issue>> {
+        let path = format!("{}/issues?state=open", repo_path(repo));
+        let issues: Vec<wire::WireIssue> =
+            self.all_pages("list issues", token.as_ref(), &path).await?;
+        Ok(issues
+            .into_iter()
+            .filter(|i| i.pull_request.is_none())
+            .map(Into::into)
+            .collect())
+    }
+
+    async fn languages(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+    ) -> CodeHostResult<Vec<(String, u64)>> {
+        let path = format!("{}/languages", repo_path(repo));
+        let reply = self
+            .call(
+                "list languages",
+                token.as_ref(),
+                Method::GET,
+                &path,
+                None,
+                JSON,
+            )
+            .await?;
+        let map: serde_json::Map<String, serde_json::Value> = reply.json("list languages")?;
+        let mut languages: Vec<(String, u64)> = map
+            .into_iter()
+            .map(|(name, bytes)| (name, bytes.as_u64().unwrap_or(0)))
+            .collect();
+        languages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(languages)
+    }
+
+    async fn contributors(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+    ) -> CodeHostResult<Vec<Contributor>> {
+        let path = format!("{}/contributors", repo_path(repo));
+        let contributors: Vec<wire::WireContributor> = self
+            .all_pages("list contributors", token.as_ref(), &path)
+            .await?;
+        Ok(contributors.into_iter().map(Into::into).collect())
+    }
+
+    async fn user_repositories(
+        &self,
+        token: Option<AccessToken>,
+    ) -> CodeHostResult<Vec<Repository>> {
+        let path = "/user/repos?affiliation=owner,collaborator,organization_member&sort=full_name";
+        let repos: Vec<wire::Repo> = self
+            .all_pages("list repositories", token.as_ref(), path)
+            .await?;
+        Ok(repos.into_iter().map(Into::into).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_path;
+
+    #[test]
+    fn paths_are_percent_encoded_segment_by_segment() {
+        assert_eq!(encode_path("src/main.rs"), "src/main.rs");
+        assert_eq!(encode_path("docs/a file#1?.md"), "docs/a%20file%231%3F.md");
+        assert_eq!(encode_path("naïve"), "na%C3%AFve");
+    }
+}
