@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use domain::codehost::AccessToken;
 use domain::event::ReviewTriggers;
 use domain::ingest::IngestPolicy;
 use domain::values::WebhookSecret;
@@ -43,6 +44,16 @@ pub struct Settings {
     pub review_on_ready_for_review: bool,
     /// `LOG_FORMAT`: `json` or `pretty`; JSON by default in production.
     pub log_json: bool,
+    /// `GITHUB_API_URL`: GitHub's REST API (GitHub Enterprise Server: `https://HOST/api/v3`).
+    pub github_api_url: String,
+    /// `GITHUB_OAUTH_URL`: where GitHub's OAuth pages live (`https://HOST` for Enterprise Server).
+    pub github_oauth_url: String,
+    /// `GITHUB_PAT`: the token used when a call has no user's token.
+    pub github_pat: Option<SecretString>,
+    pub github_client_id: Option<String>,
+    pub github_client_secret: Option<SecretString>,
+    /// `BACKEND_URL`: nectr's public URL, which webhooks are pointed at.
+    pub backend_url: Option<String>,
 }
 
 impl fmt::Debug for Settings {
@@ -63,6 +74,18 @@ impl fmt::Debug for Settings {
                 &self.review_on_ready_for_review,
             )
             .field("log_json", &self.log_json)
+            .field("github_api_url", &self.github_api_url)
+            .field("github_oauth_url", &self.github_oauth_url)
+            .field(
+                "github_pat",
+                &self.github_pat.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("github_client_id", &self.github_client_id)
+            .field(
+                "github_client_secret",
+                &self.github_client_secret.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("backend_url", &self.backend_url)
             .finish()
     }
 }
@@ -152,7 +175,31 @@ impl Settings {
                 ));
             }
         };
+        let url =
+            |name: &'static str, default: Option<&str>| -> Result<Option<String>, SettingsError> {
+                match get(name).or_else(|| default.map(str::to_owned)) {
+                    None => Ok(None),
+                    Some(u) if u.starts_with("https://") || u.starts_with("http://") => {
+                        Ok(Some(u.trim_end_matches('/').to_owned()))
+                    }
+                    Some(u) => Err(invalid(
+                        name,
+                        format!("expected an http(s):// URL, got '{u}'"),
+                    )),
+                }
+            };
+        let github_api_url =
+            url("GITHUB_API_URL", Some("https://api.github.com"))?.unwrap_or_default();
+        let github_oauth_url =
+            url("GITHUB_OAUTH_URL", Some("https://github.com"))?.unwrap_or_default();
+        let backend_url = url("BACKEND_URL", None)?;
         Ok(Self {
+            github_api_url,
+            github_oauth_url,
+            github_pat: get("GITHUB_PAT").map(SecretString::from),
+            github_client_id: get("GITHUB_CLIENT_ID"),
+            github_client_secret: get("GITHUB_CLIENT_SECRET").map(SecretString::from),
+            backend_url,
             env,
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".to_owned()),
             port,
@@ -163,6 +210,28 @@ impl Settings {
             review_on_ready_for_review: flag("REVIEW_ON_READY_FOR_REVIEW")?,
             log_json,
         })
+    }
+
+    /// Where GitHub is and how nectr authenticates to it.
+    pub fn github_config(&self) -> adapters_github::GitHubConfig {
+        adapters_github::GitHubConfig {
+            api_url: self.github_api_url.clone(),
+            oauth_url: self.github_oauth_url.clone(),
+            pat: self
+                .github_pat
+                .as_ref()
+                .map(|t| AccessToken::new(t.expose_secret())),
+            client_id: self.github_client_id.clone(),
+            client_secret: self.github_client_secret.clone(),
+            ..adapters_github::GitHubConfig::default()
+        }
+    }
+
+    /// The URL GitHub delivers webhooks to: `BACKEND_URL` + `/api/v1/webhooks/github`.
+    pub fn webhook_url(&self) -> Option<String> {
+        self.backend_url
+            .as_ref()
+            .map(|base| format!("{base}/api/v1/webhooks/github"))
     }
 
     /// The rules deliveries are judged by.
@@ -241,16 +310,52 @@ mod tests {
     }
 
     #[test]
+    fn github_urls_default_to_github_com_and_may_point_elsewhere() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (s.github_api_url.as_str(), s.github_oauth_url.as_str()),
+            ("https://api.github.com", "https://github.com")
+        );
+        assert_eq!(s.webhook_url(), None);
+        let s = settings(&[
+            ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+            ("GITHUB_OAUTH_URL", "https://ghe.example.com"),
+            ("BACKEND_URL", "https://nectr.example.com/"),
+            ("GITHUB_PAT", "ghp_x"),
+        ])
+        .unwrap();
+        let config = s.github_config();
+        assert_eq!(config.api_url, "https://ghe.example.com/api/v3");
+        assert_eq!(config.pat.unwrap().expose(), "ghp_x");
+        assert_eq!(
+            s.webhook_url().as_deref(),
+            Some("https://nectr.example.com/api/v1/webhooks/github")
+        );
+        assert_eq!(
+            settings(&[("GITHUB_API_URL", "api.github.com")])
+                .unwrap_err()
+                .name,
+            "GITHUB_API_URL"
+        );
+    }
+
+    #[test]
     fn debug_output_hides_secrets() {
         let s = settings(&[
             ("GITHUB_WEBHOOK_SECRET", "very-secret-value"),
             ("DATABASE_URL", "postgres://u:pw@h/db"),
+            ("GITHUB_PAT", "ghp_secretpat"),
+            ("GITHUB_CLIENT_SECRET", "oauth-client-secret"),
         ])
         .unwrap();
         let shown = format!("{s:?}");
-        assert!(
-            !shown.contains("very-secret-value") && !shown.contains("pw@"),
-            "{shown}"
-        );
+        for secret in [
+            "very-secret-value",
+            "pw@",
+            "ghp_secretpat",
+            "oauth-client-secret",
+        ] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }
