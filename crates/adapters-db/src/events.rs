@@ -63,6 +63,7 @@ impl Db {
             attempts: Set(0),
             run_at: Set(key.map(|_| now)),
             lease_expires_at: Set(None),
+            lease_owner: Set(None),
             last_error: Set(None),
             created_at: Set(now),
             updated_at: Set(now),

@@ -6,6 +6,7 @@ pub mod entities;
 mod error;
 mod events;
 mod installations;
+mod queue;
 
 use std::time::Duration;
 

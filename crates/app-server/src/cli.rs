@@ -20,8 +20,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server (the default). Migrations run first.
-    Serve,
+    /// Run the HTTP server and review workers (the default). Migrations run first.
+    Serve {
+        /// Run the HTTP side only; review workers run elsewhere (`app-server worker`).
+        #[arg(long)]
+        no_workers: bool,
+    },
+    /// Run review workers only, no HTTP server.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Print the X-Hub-Signature-256 value GitHub would send for FILE.

@@ -8,6 +8,7 @@ pub mod routes;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;
 
 pub use settings::Settings;
 pub use startup::Application;

@@ -11,7 +11,7 @@ use secrecy::ExposeSecret;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command.unwrap_or(Command::Serve)).await {
+    match run(cli.command.unwrap_or(Command::Serve { no_workers: false })).await {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -22,10 +22,15 @@ async fn main() -> ExitCode {
 
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve => {
-            let settings = load_settings()?;
+        Command::Serve { no_workers } => {
+            let mut settings = load_settings()?;
+            settings.run_workers = !no_workers;
             let app = Application::build(settings).await?;
             app.run_until_stopped().await?;
+        }
+        Command::Worker => {
+            let settings = load_settings()?;
+            app_server::startup::run_workers_only(settings).await?;
         }
         Command::Migrate => {
             let settings = load_settings()?;

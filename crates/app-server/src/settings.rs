@@ -1,6 +1,7 @@
 //! Typed settings from environment variables, validated once at start-up.
 
 use std::fmt;
+use std::time::Duration;
 
 use domain::codehost::AccessToken;
 use domain::event::ReviewTriggers;
@@ -54,6 +55,9 @@ pub struct Settings {
     pub github_client_secret: Option<SecretString>,
     /// `BACKEND_URL`: nectr's public URL, which webhooks are pointed at.
     pub backend_url: Option<String>,
+    /// Whether `serve` runs review workers beside the HTTP server (`serve --no-workers` turns it off).
+    pub run_workers: bool,
+    pub workers: crate::workers::WorkerConfig,
 }
 
 impl fmt::Debug for Settings {
@@ -86,6 +90,8 @@ impl fmt::Debug for Settings {
                 &self.github_client_secret.as_ref().map(|_| "[REDACTED]"),
             )
             .field("backend_url", &self.backend_url)
+            .field("run_workers", &self.run_workers)
+            .field("workers", &self.workers)
             .finish()
     }
 }
@@ -193,7 +199,31 @@ impl Settings {
         let github_oauth_url =
             url("GITHUB_OAUTH_URL", Some("https://github.com"))?.unwrap_or_default();
         let backend_url = url("BACKEND_URL", None)?;
+        let number = |name: &'static str, default: u64, min: u64| -> Result<u64, SettingsError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => match v.parse::<u64>() {
+                    Ok(n) if n >= min => Ok(n),
+                    _ => Err(invalid(
+                        name,
+                        format!("expected a whole number of at least {min}, got '{v}'"),
+                    )),
+                },
+            }
+        };
+        let workers = crate::workers::WorkerConfig {
+            workers: usize::try_from(number("WORKERS", 2, 1)?).unwrap_or(2),
+            lease: Duration::from_secs(number("LEASE_SECONDS", 60, 3)?),
+            poll_interval: Duration::from_millis(number("POLL_INTERVAL_MS", 1000, 10)?),
+            grace: Duration::from_secs(number("SHUTDOWN_GRACE_SECONDS", 30, 0)?),
+            retry: domain::queue::RetryPolicy {
+                max_attempts: u32::try_from(number("MAX_ATTEMPTS", 5, 1)?).unwrap_or(5),
+                ..domain::queue::RetryPolicy::default()
+            },
+        };
         Ok(Self {
+            run_workers: true,
+            workers,
             github_api_url,
             github_oauth_url,
             github_pat: get("GITHUB_PAT").map(SecretString::from),
@@ -304,6 +334,9 @@ mod tests {
             ("APP_ENV", "staging"),
             ("DATABASE_URL", "mysql://x"),
             ("REVIEW_ON_REOPENED", "maybe"),
+            ("WORKERS", "0"),
+            ("MAX_ATTEMPTS", "many"),
+            ("LEASE_SECONDS", "1"),
         ] {
             assert_eq!(settings(&[(name, value)]).unwrap_err().name, name);
         }

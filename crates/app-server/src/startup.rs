@@ -1,5 +1,5 @@
-//! `Application`: builds every adapter from `Settings`, binds the listener and serves. Tests build the real
-//! thing on port 0.
+//! `Application`: builds every adapter from `Settings`, binds the listener, starts the review workers and
+//! serves. Tests build the real thing on port 0.
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -8,12 +8,16 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_db::Db;
+use adapters_github::GitHub;
 use domain::ingest::IngestService;
 use domain::ports::SystemClock;
+use domain::pr_check::PrStateCheck;
 use secrecy::ExposeSecret;
+use tokio::sync::Notify;
 
 use crate::routes;
 use crate::settings::{AppEnv, Settings};
+use crate::workers::WorkerPool;
 
 /// What handlers share: ports behind `Arc`s, no generics.
 #[derive(Debug, Clone)]
@@ -21,6 +25,8 @@ pub struct AppState {
     pub db: Db,
     pub ingest: IngestService,
     pub max_body_bytes: usize,
+    /// Wakes an idle worker of this process when work is queued.
+    pub wake: Arc<Notify>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,13 +38,16 @@ pub enum StartupError {
         address: String,
         source: std::io::Error,
     },
+    #[error("GitHub client: {0}")]
+    GitHub(#[from] domain::codehost::CodeHostError),
 }
 
-/// The running server.
+/// The running server (and, unless turned off, its review workers).
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    workers: Option<WorkerPool>,
 }
 
 impl std::fmt::Debug for Application {
@@ -49,11 +58,44 @@ impl std::fmt::Debug for Application {
     }
 }
 
+/// Connects to and migrates the database.
+async fn database(settings: &Settings) -> Result<Db, StartupError> {
+    let db = Db::connect(settings.database_url.expose_secret()).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// Starts review workers on `db` with the settings' GitHub client.
+pub fn start_workers(
+    settings: &Settings,
+    db: &Db,
+    wake: Arc<Notify>,
+) -> Result<WorkerPool, StartupError> {
+    let github = GitHub::new(settings.github_config())?;
+    let handler = Arc::new(PrStateCheck::new(Arc::new(github)));
+    let prefix = format!("{}-{}", hostname(), std::process::id());
+    Ok(WorkerPool::start(
+        &prefix,
+        Arc::new(db.clone()),
+        handler,
+        settings.workers.clone(),
+        wake,
+    ))
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "nectr".to_owned())
+}
+
 impl Application {
-    /// Connects to and migrates the database, wires the ports and binds `HOST:PORT` (port 0 picks a free one).
+    /// Connects to and migrates the database, wires the ports, starts the workers (unless
+    /// `run_workers` is off) and binds `HOST:PORT` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = Db::connect(settings.database_url.expose_secret()).await?;
-        db.migrate().await?;
+        let db = database(&settings).await?;
         if settings.env == AppEnv::Production && settings.github_webhook_secret.is_none() {
             tracing::warn!(
                 "GITHUB_WEBHOOK_SECRET is not set: deliveries for repositories without an installation will be refused"
@@ -74,10 +116,12 @@ impl Application {
             Arc::new(SystemClock),
             policy,
         );
+        let wake = Arc::new(Notify::new());
         let state = AppState {
             db: db.clone(),
             ingest,
             max_body_bytes,
+            wake: wake.clone(),
         };
 
         let address = format!("{}:{}", settings.host, settings.port);
@@ -89,9 +133,19 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
+        let workers = if settings.run_workers {
+            Some(start_workers(&settings, &db, wake)?)
+        } else {
+            None
+        };
         let server = serve(listener, state)?;
-        tracing::info!(port, env = ?settings.env, "nectr listening");
-        Ok(Self { port, server, db })
+        tracing::info!(port, env = ?settings.env, workers = workers.is_some(), "nectr listening");
+        Ok(Self {
+            port,
+            server,
+            db,
+            workers,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -103,9 +157,61 @@ impl Application {
         &self.db
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests and returns.
+    /// Serves until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests, lets the
+    /// workers finish or release their work, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let mut server = std::pin::pin!(self.server);
+        tokio::select! {
+            result = &mut server => {
+                if let Some(workers) = self.workers {
+                    workers.shutdown().await;
+                }
+                result
+            }
+            () = shutdown_signal() => {
+                tracing::info!("shutting down");
+                let workers = async {
+                    if let Some(workers) = self.workers {
+                        workers.shutdown().await;
+                    }
+                };
+                tokio::join!(handle.stop(true), workers);
+                server.await
+            }
+        }
+    }
+}
+
+/// `app-server worker`: review workers only, no HTTP, until SIGINT or SIGTERM.
+pub async fn run_workers_only(settings: Settings) -> Result<(), StartupError> {
+    let db = database(&settings).await?;
+    let workers = start_workers(&settings, &db, Arc::new(Notify::new()))?;
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    workers.shutdown().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
     }
 }
 
@@ -129,6 +235,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
     })
     .listen(listener)
     .map_err(|source| StartupError::Bind { address, source })?
+    .disable_signals()
     .shutdown_timeout(30)
     .run();
     Ok(server)

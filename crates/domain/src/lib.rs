@@ -7,6 +7,8 @@ pub mod error;
 pub mod event;
 pub mod ingest;
 pub mod ports;
+pub mod pr_check;
+pub mod queue;
 pub mod signature;
 pub mod values;
 

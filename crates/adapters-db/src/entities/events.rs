@@ -24,6 +24,8 @@ pub struct Model {
     pub attempts: i32,
     pub run_at: Option<DateTimeUtc>,
     pub lease_expires_at: Option<DateTimeUtc>,
+    /// The worker holding the lease while `processing`.
+    pub lease_owner: Option<String>,
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

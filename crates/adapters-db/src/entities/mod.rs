@@ -1,6 +1,7 @@
 //! sea-orm entities, one per table; the schema itself is in the `migrations` crate.
 
 pub mod deliveries;
+pub mod event_runs;
 pub mod events;
 pub mod installations;
 pub mod users;

@@ -51,6 +51,9 @@ pub async fn github(
         .ingest(DeliveryRequest { headers, body })
         .await
         .map_err(|e| ApiError::unavailable(e, &request))?;
+    if matches!(outcome, IngestOutcome::Received { .. }) {
+        state.wake.notify_one();
+    }
     Ok(respond(&outcome))
 }
 
