@@ -127,6 +127,8 @@ impl Drop for DbGuard {
 #[derive(Debug)]
 pub struct TestApp {
     pub address: String,
+    /// The app's own database, for a second connection pool (a "second process").
+    pub database_url: String,
     pub port: u16,
     pub db: Db,
     pub client: reqwest::Client,
@@ -188,7 +190,7 @@ impl TestApp {
         };
         // GitHub is never reachable from a test: unless a test names its fake, calls go to a closed port.
         let mut env: HashMap<String, String> = HashMap::from([
-            ("DATABASE_URL".into(), database_url),
+            ("DATABASE_URL".into(), database_url.clone()),
             ("PORT".into(), "0".into()),
             ("GITHUB_API_URL".into(), "http://127.0.0.1:9".into()),
             ("GITHUB_OAUTH_URL".into(), "http://127.0.0.1:9".into()),
@@ -206,6 +208,7 @@ impl TestApp {
         let db = app.db().clone();
         tokio::spawn(app.run_until_stopped());
         Some(Self {
+            database_url,
             address: format!("http://127.0.0.1:{port}"),
             port,
             db,
