@@ -8,8 +8,9 @@ use domain::event::EventStatus;
 use domain::ports::{Disposition, EventStore, NewEvent, Recorded};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    TryInsertResult,
 };
 
 use crate::entities::events::{self, Column};
@@ -112,6 +113,11 @@ impl Db {
             );
         }
         let reason = format!("superseded by event {event_id} (head {})", key.head_sha);
+        if self.backend() == sea_orm::DbBackend::Postgres {
+            // Delivered at commit, to every process listening (their idle workers wake at once).
+            txn.execute_unprepared(&format!("NOTIFY {}", crate::queue::WORK_CHANNEL))
+                .await?;
+        }
         let superseded = events::Entity::update_many()
             .col_expr(
                 Column::Status,

@@ -47,6 +47,43 @@ impl Db {
     }
 }
 
+/// The PostgreSQL channel queued work is announced on.
+pub(crate) const WORK_CHANNEL: &str = "nectr_work";
+
+impl Db {
+    /// On PostgreSQL, wakes `wake` whenever any process queues work (LISTEN/NOTIFY), so idle workers
+    /// of every process start at once; reconnects after errors. On SQLite (one machine, usually one
+    /// process) there is nothing to listen to and polling covers other processes: returns `None`.
+    pub fn listen_for_work(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend() != DbBackend::Postgres {
+            return None;
+        }
+        let pool = self.reader.get_postgres_connection_pool().clone();
+        Some(tokio::spawn(async move {
+            loop {
+                let listener = async {
+                    let mut listener =
+                        sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
+                    listener.listen(WORK_CHANNEL).await?;
+                    loop {
+                        listener.recv().await?;
+                        wake.notify_waiters();
+                    }
+                    #[allow(unreachable_code)]
+                    Ok::<(), sea_orm::sqlx::Error>(())
+                };
+                if let Err(e) = listener.await {
+                    tracing::warn!(error = %e, "listening for queued work failed; polling until it reconnects");
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }))
+    }
+}
+
 fn lease_until(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5))
 }

@@ -45,6 +45,7 @@ impl Default for WorkerConfig {
 pub struct WorkerPool {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    listener: Option<JoinHandle<()>>,
 }
 
 struct Worker {
@@ -80,12 +81,25 @@ impl WorkerPool {
             })
             .collect();
         tracing::info!(workers = config.workers, "review workers started");
-        Self { shutdown, tasks }
+        Self {
+            shutdown,
+            tasks,
+            listener: None,
+        }
+    }
+
+    /// Keeps a task that wakes the workers (a database listener) and stops it with them.
+    pub fn with_listener(mut self, listener: Option<JoinHandle<()>>) -> Self {
+        self.listener = listener;
+        self
     }
 
     /// Stops claiming, waits for in-flight work up to the grace period, releases what is left.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
         for task in self.tasks {
             let _ = task.await;
         }
