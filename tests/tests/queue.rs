@@ -376,20 +376,36 @@ async fn database_url(app: &TestApp) -> String {
 /// queued by another process.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn work_queued_by_one_process_wakes_the_idle_workers_of_another_on_postgres() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
     let other_process = Db::connect(&app.database_url).await.unwrap();
     let wake = Arc::new(tokio::sync::Notify::new());
     let handler = Arc::new(Recorder::default());
     // Polling once a minute: only a notification can start the work within the test's patience.
-    let config = WorkerConfig { workers: 1, poll_interval: Duration::from_secs(60), ..WorkerConfig::default() };
+    let config = WorkerConfig {
+        workers: 1,
+        poll_interval: Duration::from_secs(60),
+        ..WorkerConfig::default()
+    };
     let listener = other_process.listen_for_work(wake.clone());
     assert!(listener.is_some());
-    let pool = WorkerPool::start("listener", Arc::new(other_process), handler.clone(), config, wake).with_listener(listener);
+    let pool = WorkerPool::start(
+        "listener",
+        Arc::new(other_process),
+        handler.clone(),
+        config,
+        wake,
+    )
+    .with_listener(listener);
     tokio::time::sleep(Duration::from_millis(500)).await;
     let id = deliver(&app, 1, SHA).await;
     let started = std::time::Instant::now();
     let event = wait_for(&app.db, id, terminal).await;
     assert_eq!(event.status, "completed");
-    assert!(started.elapsed() < Duration::from_secs(10), "woken by NOTIFY, not by polling");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "woken by NOTIFY, not by polling"
+    );
     pool.shutdown().await;
 }
