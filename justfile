@@ -32,4 +32,8 @@ migrate:
 bench-ingest:
     NECTR_TEST_POSTGRES_URL="${NECTR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" cargo bench -p nectr-tests --bench ingest
 
-bench: bench-ingest
+# Claimed+completed jobs per second through the queue (no-op handler), SQLite and PostgreSQL.
+bench-queue:
+    NECTR_TEST_POSTGRES_URL="${NECTR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" cargo bench -p nectr-tests --bench queue
+
+bench: bench-ingest bench-queue
