@@ -27,7 +27,23 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(dir: &std::path::Path, port: u16, github: &str) -> Child {
+/// The server process, killed when dropped so a failing test leaves nothing running.
+struct Server(Child);
+
+impl Server {
+    fn kill_9(&mut self) {
+        let _ = self.0.kill(); // SIGKILL: no shutdown, no release, leases left as they were
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+fn start(dir: &std::path::Path, port: u16, github: &str) -> Server {
     let child = Command::new(BIN)
         .arg("serve")
         .current_dir(dir)
@@ -48,7 +64,7 @@ fn start(dir: &std::path::Path, port: u16, github: &str) -> Child {
         assert!(Instant::now() < deadline, "app-server did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    child
+    Server(child)
 }
 
 /// A fake GitHub that answers every pull request as open at `SHA`, a little slowly, so work is in flight.
@@ -99,8 +115,7 @@ async fn every_received_delivery_is_completed_exactly_once_across_a_kill_9() {
     let mut unanswered = 0;
     for number in 1..=total {
         if number == kill_after {
-            server.kill().unwrap(); // SIGKILL: no shutdown, no release, leases left as they were
-            server.wait().unwrap();
+            server.kill_9();
         }
         let body = payload(number);
         let answer = client
@@ -181,6 +196,5 @@ async fn every_received_delivery_is_completed_exactly_once_across_a_kill_9() {
             .count();
         assert_eq!(completed, 1, "event {id} completed {completed} times");
     }
-    server.kill().unwrap();
-    let _ = server.wait();
+    drop(server);
 }
