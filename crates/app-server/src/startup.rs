@@ -48,6 +48,7 @@ pub struct Application {
     server: Server,
     db: Db,
     workers: Option<WorkerPool>,
+    signal: ShutdownSignal,
 }
 
 impl std::fmt::Debug for Application {
@@ -95,6 +96,7 @@ impl Application {
     /// Connects to and migrates the database, wires the ports, starts the workers (unless
     /// `run_workers` is off) and binds `HOST:PORT` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let signal = ShutdownSignal::listen();
         let db = database(&settings).await?;
         if settings.env == AppEnv::Production && settings.github_webhook_secret.is_none() {
             tracing::warn!(
@@ -145,6 +147,7 @@ impl Application {
             server,
             db,
             workers,
+            signal,
         })
     }
 
@@ -159,7 +162,7 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then stops accepting, finishes in-flight requests, lets the
     /// workers finish or release their work, and returns.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    pub async fn run_until_stopped(mut self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let mut server = std::pin::pin!(self.server);
         tokio::select! {
@@ -169,15 +172,16 @@ impl Application {
                 }
                 result
             }
-            () = shutdown_signal() => {
+            () = self.signal.recv() => {
                 tracing::info!("shutting down");
                 let workers = async {
                     if let Some(workers) = self.workers {
                         workers.shutdown().await;
                     }
                 };
-                tokio::join!(handle.stop(true), workers);
-                server.await
+                // The server future must keep being polled for it to carry out the stop.
+                let ((), (), result) = tokio::join!(handle.stop(true), workers, server);
+                result
             }
         }
     }
@@ -185,33 +189,53 @@ impl Application {
 
 /// `app-server worker`: review workers only, no HTTP, until SIGINT or SIGTERM.
 pub async fn run_workers_only(settings: Settings) -> Result<(), StartupError> {
+    let mut signal = ShutdownSignal::listen();
     let db = database(&settings).await?;
     let workers = start_workers(&settings, &db, Arc::new(Notify::new()))?;
-    shutdown_signal().await;
+    signal.recv().await;
     tracing::info!("shutting down");
     workers.shutdown().await;
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGINT (Ctrl-C) and SIGTERM, listened for from the moment it is made: a signal that arrives while
+/// the application is still starting is not lost (nor does it kill the process mid-start).
+pub struct ShutdownSignal {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl std::fmt::Debug for ShutdownSignal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ShutdownSignal")
+    }
+}
+
+impl ShutdownSignal {
+    pub fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let signals = signal(SignalKind::terminate())
+                .ok()
+                .zip(signal(SignalKind::interrupt()).ok());
+            Self { signals }
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        #[cfg(not(unix))]
+        Self {}
+    }
+
+    /// Resolves at the first signal.
+    pub async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((terminate, interrupt)) = &mut self.signals {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            return;
+        }
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

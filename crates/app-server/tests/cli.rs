@@ -211,3 +211,41 @@ fn start_up_refuses_the_insecure_setting_in_production() {
         "nothing is created when settings are refused"
     );
 }
+
+#[test]
+fn sigterm_stops_the_server_and_its_workers_with_exit_code_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let port_s = port.to_string();
+    let mut child = app_server(
+        dir.path(),
+        &["serve"],
+        &[
+            ("PORT", &port_s),
+            ("GITHUB_API_URL", "http://127.0.0.1:9"),
+            ("SHUTDOWN_GRACE_SECONDS", "2"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    wait_until_listening(port);
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("app-server did not stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
