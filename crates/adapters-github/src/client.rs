@@ -232,6 +232,23 @@ impl GitHub {
     }
 }
 
+impl GitHub {
+    /// Every item of a paginated listing, converted from GitHub's shape `W` into the domain's `T`.
+    pub(crate) async fn list<W, T>(
+        &self,
+        what: &str,
+        token: Option<&AccessToken>,
+        first: &str,
+    ) -> CodeHostResult<Vec<T>>
+    where
+        W: DeserializeOwned,
+        T: From<W>,
+    {
+        let items: Vec<W> = self.all_pages(what, token, first).await?;
+        Ok(items.into_iter().map(T::from).collect())
+    }
+}
+
 fn transport(what: &str, e: &octocrab::Error) -> CodeHostError {
     // Connection refused, reset, timed out: all worth retrying. The error text names no secret.
     CodeHostError::Transient(format!("{what}: {e}"))

@@ -93,10 +93,8 @@ impl CodeHost for GitHub {
         number: u64,
     ) -> CodeHostResult<Vec<ChangedFile>> {
         let path = format!("{}/pulls/{number}/files", repo_path(repo));
-        let files: Vec<wire::File> = self
-            .all_pages("list pull request files", token.as_ref(), &path)
-            .await?;
-        Ok(files.into_iter().map(Into::into).collect())
+        self.list::<wire::File, _>("list pull request files", token.as_ref(), &path)
+            .await
     }
 
     async fn file_content(
@@ -259,10 +257,8 @@ impl CodeHost for GitHub {
         number: u64,
     ) -> CodeHostResult<Vec<Review>> {
         let path = format!("{}/pulls/{number}/reviews", repo_path(repo));
-        let reviews: Vec<wire::WireReview> = self
-            .all_pages("list reviews", token.as_ref(), &path)
-            .await?;
-        Ok(reviews.into_iter().map(Into::into).collect())
+        self.list::<wire::WireReview, _>("list reviews", token.as_ref(), &path)
+            .await
     }
 
     async fn review_comments(
@@ -272,10 +268,8 @@ impl CodeHost for GitHub {
         number: u64,
     ) -> CodeHostResult<Vec<ReviewComment>> {
         let path = format!("{}/pulls/{number}/comments", repo_path(repo));
-        let comments: Vec<wire::WireReviewComment> = self
-            .all_pages("list review comments", token.as_ref(), &path)
-            .await?;
-        Ok(comments.into_iter().map(Into::into).collect())
+        self.list::<wire::WireReviewComment, _>("list review comments", token.as_ref(), &path)
+            .await
     }
 
     async fn issue(
@@ -337,10 +331,8 @@ impl CodeHost for GitHub {
         repo: &RepoFullName,
     ) -> CodeHostResult<Vec<Contributor>> {
         let path = format!("{}/contributors", repo_path(repo));
-        let contributors: Vec<wire::WireContributor> = self
-            .all_pages("list contributors", token.as_ref(), &path)
-            .await?;
-        Ok(contributors.into_iter().map(Into::into).collect())
+        self.list::<wire::WireContributor, _>("list contributors", token.as_ref(), &path)
+            .await
     }
 
     async fn user_repositories(
@@ -348,10 +340,8 @@ impl CodeHost for GitHub {
         token: Option<AccessToken>,
     ) -> CodeHostResult<Vec<Repository>> {
         let path = "/user/repos?affiliation=owner,collaborator,organization_member&sort=full_name";
-        let repos: Vec<wire::Repo> = self
-            .all_pages("list repositories", token.as_ref(), path)
-            .await?;
-        Ok(repos.into_iter().map(Into::into).collect())
+        self.list::<wire::Repo, _>("list repositories", token.as_ref(), path)
+            .await
     }
 }
 

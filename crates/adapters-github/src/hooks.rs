@@ -126,10 +126,8 @@ impl WebhookManager for GitHub {
         token: Option<AccessToken>,
         repo: &RepoFullName,
     ) -> CodeHostResult<Vec<Hook>> {
-        let hooks: Vec<wire::WireHook> = self
-            .all_pages("list webhooks", token.as_ref(), &hooks_path(repo))
-            .await?;
-        Ok(hooks.into_iter().map(Into::into).collect())
+        self.list::<wire::WireHook, _>("list webhooks", token.as_ref(), &hooks_path(repo))
+            .await
     }
 }
 
