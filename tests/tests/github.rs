@@ -543,3 +543,30 @@ async fn repository_listings_leave_out_pull_requests_and_sort_languages() {
     let repos = client.user_repositories(Some(user_token())).await.unwrap();
     assert!(repos[0].admin && repos[0].full_name == "octocat/a");
 }
+
+#[tokio::test]
+async fn a_github_enterprise_base_path_is_kept() {
+    let gh = FakeGitHub::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/v3/repos/Codertocat/Hello-World/pulls/2"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(FakeGitHub::pull_request_json(
+                "Codertocat/Hello-World",
+                2,
+                SHA,
+                "open",
+            )),
+        )
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    let client = adapters_github::GitHub::new(adapters_github::GitHubConfig {
+        api_url: format!("{}/api/v3", gh.url()),
+        ..adapters_github::GitHubConfig::default()
+    })
+    .unwrap();
+    assert_eq!(
+        client.pull_request(None, &repo(), 2).await.unwrap().number,
+        2
+    );
+}
