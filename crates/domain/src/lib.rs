@@ -3,6 +3,7 @@
 
 pub mod codehost;
 pub mod delivery;
+pub mod diff;
 pub mod error;
 pub mod event;
 pub mod ingest;
