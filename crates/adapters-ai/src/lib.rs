@@ -1,3 +1,6 @@
-//! Reviewer adapters. They will implement the domain's `Reviewer` port: built-in offline rules (the default),
-//! the Anthropic Messages API and OpenAI-compatible chat completions. Nothing is implemented yet, and no part
-//! of nectr depends on this crate so far.
+//! Reviewer adapters implementing the domain's `Reviewer` port. So far: `builtin`, the offline,
+//! deterministic reviewer (the default). The Anthropic and OpenAI-compatible reviewers come next.
+
+pub mod builtin;
+
+pub use builtin::BuiltinReviewer;

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod ports;
 pub mod pr_check;
 pub mod queue;
+pub mod review;
 pub mod signature;
 pub mod values;
 

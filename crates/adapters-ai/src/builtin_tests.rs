@@ -1,0 +1,208 @@
+//! The built-in reviewer's checks, for what they must find and what they must leave alone.
+
+use domain::diff::parse;
+use domain::review::{Category, ReviewRequest, Reviewer, Severity};
+
+use super::BuiltinReviewer;
+
+/// A diff adding `lines` to `path` (a new file).
+fn added(path: &str, lines: &[&str]) -> String {
+    let mut diff = format!(
+        "diff --git a/{path} b/{path}\nnew file mode 100644\n--- /dev/null\n+++ b/{path}\n@@ -0,0 +1,{} @@\n",
+        lines.len()
+    );
+    for line in lines {
+        diff.push('+');
+        diff.push_str(line);
+        diff.push('\n');
+    }
+    diff
+}
+
+async fn findings(diff: &str) -> Vec<(String, u32, Severity, Category, String)> {
+    let request = ReviewRequest {
+        title: "t".into(),
+        files: parse(diff),
+    };
+    let draft = BuiltinReviewer.review(&request).await.unwrap();
+    draft
+        .findings
+        .into_iter()
+        .map(|f| (f.path, f.line, f.severity, f.category, f.title))
+        .collect()
+}
+
+#[tokio::test]
+async fn leaked_secrets_are_critical() {
+    let diff = added(
+        "config.py",
+        &[
+            "AWS_KEY = 'AKIAIOSFODNN7EXAMPLE'",
+            "token = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "slack = 'xoxb-1234567890-abcdefghij'",
+            "db_password = \"Zq8#vT2!mP9xLw4@Rk7s\"",
+        ],
+    );
+    let found = findings(&diff).await;
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|f| f.2 == Severity::Critical && f.3 == Category::Security)
+    );
+    assert_eq!(
+        found.iter().map(|f| f.1).collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5]
+    );
+}
+
+#[tokio::test]
+async fn placeholders_and_low_entropy_values_are_not_secrets() {
+    let diff = added(
+        "settings.py",
+        &[
+            "password = 'changeme-changeme'",
+            "api_key = '${API_KEY_FROM_ENV}'",
+            "token = 'aaaaaaaaaaaaaaaaaaaa'",
+            "secret_name = os.environ['SECRET']",
+            "let tokenizer = Tokenizer::new();",
+        ],
+    );
+    assert!(findings(&diff).await.is_empty());
+}
+
+#[tokio::test]
+async fn merge_conflict_markers_are_critical() {
+    let diff = added(
+        "src/a.rs",
+        &[
+            "<<<<<<< HEAD",
+            "let a = 1;",
+            "=======",
+            "let a = 2;",
+            ">>>>>>> feature",
+        ],
+    );
+    let found = findings(&diff).await;
+    assert_eq!(found.iter().map(|f| f.1).collect::<Vec<_>>(), [1, 3, 5]);
+    assert!(
+        found
+            .iter()
+            .all(|f| f.2 == Severity::Critical && f.4 == "Merge conflict marker")
+    );
+    // Markdown rules and setext headings are not conflict markers.
+    assert!(
+        findings(&added("README.md", &["Title", "=====", "----"]))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn debug_leftovers_are_found_outside_tests_only() {
+    let found = findings(&added(
+        "src/app.ts",
+        &["console.log(user);", "logger.info(user);"],
+    ))
+    .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0].1, found[0].4.as_str()),
+        (1, "`console.log` left in")
+    );
+    assert!(
+        findings(&added("src/app.test.ts", &["console.log(x);"]))
+            .await
+            .is_empty()
+    );
+    let py = findings(&added(
+        "app/views.py",
+        &["import pdb; pdb.set_trace()", "print(user)", "printer(x)"],
+    ))
+    .await;
+    assert_eq!(py.iter().map(|f| f.1).collect::<Vec<_>>(), [1, 2]);
+    assert!(
+        findings(&added("tests/test_views.py", &["print(user)"]))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        findings(&added("src/lib.rs", &["let x = dbg!(y);"]))
+            .await
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn unwrap_is_flagged_in_non_test_rust_only() {
+    let found = findings(&added(
+        "src/lib.rs",
+        &["let v = parse(s).unwrap();", "let w = parse(s)?;"],
+    ))
+    .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].1, 1);
+    assert!(
+        findings(&added("tests/api.rs", &["let v = parse(s).unwrap();"]))
+            .await
+            .is_empty()
+    );
+    let with_test_module = added(
+        "src/lib.rs",
+        &[
+            "fn f() {}",
+            "#[cfg(test)]",
+            "mod tests {",
+            "    fn t() { f().unwrap(); }",
+            "}",
+        ],
+    );
+    assert!(
+        findings(&with_test_module).await.is_empty(),
+        "unwrap inside a test module is fine"
+    );
+    assert!(
+        findings(&added("src/lib.rs", &["let v = x.unwrap_or(0);"]))
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn todos_are_notes_and_removed_lines_are_not_reviewed() {
+    let found = findings(&added(
+        "src/lib.rs",
+        &["// TODO: handle retries", "let todo_list = vec![];"],
+    ))
+    .await;
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].1, found[0].2), (1, Severity::Info));
+    let removal = "diff --git a/a.rs b/a.rs\n--- a/a.rs\n+++ b/a.rs\n@@ -1,2 +1,1 @@\n-let v = x.unwrap();\n keep();\n";
+    assert!(findings(removal).await.is_empty());
+}
+
+#[tokio::test]
+async fn very_large_new_files_and_binaries_are_named() {
+    let lines: Vec<String> = (0..1200).map(|i| format!("let v{i} = {i};")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let mut diff = added("src/generated_table.rs", &refs);
+    diff.push_str("diff --git a/logo.png b/logo.png\nnew file mode 100644\nBinary files /dev/null and b/logo.png differ\n");
+    let request = ReviewRequest {
+        title: "t".into(),
+        files: parse(&diff),
+    };
+    let draft = BuiltinReviewer.review(&request).await.unwrap();
+    assert_eq!(draft.findings.len(), 1);
+    assert_eq!(draft.findings[0].title, "Very large new file");
+    assert_eq!(
+        draft.not_covered,
+        [("logo.png".to_owned(), "binary file".to_owned())]
+    );
+    assert!(
+        draft.summary.contains("1 file(s) and 1200 added line(s)"),
+        "{}",
+        draft.summary
+    );
+}
