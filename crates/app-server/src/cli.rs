@@ -38,6 +38,13 @@ pub enum Command {
         /// The payload file, signed over its exact bytes ("-" reads standard input).
         file: PathBuf,
     },
+    /// Review a local unified diff (`git diff` output) with the built-in reviewer and print the review:
+    /// the offline way to try nectr without GitHub.
+    Review {
+        /// The diff file ("-" reads standard input).
+        #[arg(long)]
+        diff: PathBuf,
+    },
     /// Sign FILE and POST it as GitHub would, with a fresh delivery id; print the answer.
     Send {
         /// The webhook URL, e.g. http://127.0.0.1:8000/api/v1/webhooks/github.
@@ -123,4 +130,55 @@ pub async fn send(
         status,
         body,
     })
+}
+
+/// `app-server review`: the built-in reviewer's review of a local diff, as text.
+pub async fn review(diff: &Path) -> anyhow::Result<String> {
+    use domain::review::{ReviewRequest, Reviewer};
+    use std::fmt::Write;
+
+    let bytes = read_payload(diff)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let files = domain::diff::parse(&text);
+    if files.is_empty() {
+        anyhow::bail!("no `diff --git` sections found: pass the output of `git diff`");
+    }
+    let reviewer = adapters_ai::BuiltinReviewer;
+    let request = ReviewRequest {
+        title: diff.display().to_string(),
+        files,
+    };
+    let draft = reviewer.review(&request).await?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Review by nectr ({}): {}",
+        reviewer.name(),
+        draft.verdict(false).as_str()
+    );
+    let _ = writeln!(out, "{}", draft.summary);
+    for f in &draft.findings {
+        let _ = writeln!(
+            out,
+            "\n{}:{} [{} {}] {}",
+            f.path,
+            f.line,
+            f.severity.as_str(),
+            f.category.as_str(),
+            f.title
+        );
+        let _ = writeln!(out, "    {}", f.body);
+        if let Some(suggestion) = &f.suggestion {
+            let shown = if suggestion.is_empty() {
+                "(delete the line)"
+            } else {
+                suggestion
+            };
+            let _ = writeln!(out, "    suggestion: {shown}");
+        }
+    }
+    for (path, why) in &draft.not_covered {
+        let _ = writeln!(out, "\nnot reviewed: {path} ({why})");
+    }
+    Ok(out)
 }

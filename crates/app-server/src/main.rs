@@ -38,6 +38,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             db.migrate().await?;
             tracing::info!("migrations applied");
         }
+        Command::Review { diff } => print!("{}", app_server::cli::review(&diff).await?),
         Command::Sign { secret, file } => println!("{}", app_server::cli::sign(&secret, &file)?),
         Command::Send {
             url,

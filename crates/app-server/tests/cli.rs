@@ -249,3 +249,41 @@ fn sigterm_stops_the_server_and_its_workers_with_exit_code_0() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn review_prints_the_builtin_review_of_a_local_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    let diff = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
+                @@ -1,2 +1,3 @@\n fn load() {\n+    let key = \"AKIAIOSFODNN7EXAMPLE\";\n }\n";
+    std::fs::write(dir.path().join("change.diff"), diff).unwrap();
+    let out = app_server(dir.path(), &["review", "--diff", "change.diff"], &[])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("Review by nectr (builtin): REQUEST_CHANGES"),
+        "{text}"
+    );
+    assert!(
+        text.contains("src/config.rs:2 [critical security] Possible AWS access key id committed"),
+        "{text}"
+    );
+
+    let mut child = app_server(dir.path(), &["review", "--diff", "-"], &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"not a diff")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "text that is no diff is refused");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no `diff --git` sections found"));
+}
