@@ -5,6 +5,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use domain::classify::classify;
 use domain::diff::{FileDiff, FileStatus, LineKind};
 use domain::review::{
     Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Reviewer, Severity,
@@ -256,8 +257,8 @@ impl Reviewer for BuiltinReviewer {
         let mut findings = Vec::new();
         let mut not_covered = Vec::new();
         for file in &request.files {
-            if file.binary {
-                not_covered.push((file.path().to_owned(), "binary file".to_owned()));
+            if let Some(reason) = classify(file).reason() {
+                not_covered.push((file.path().to_owned(), reason.to_owned()));
                 continue;
             }
             self.check_file(file, &mut findings);

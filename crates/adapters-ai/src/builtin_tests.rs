@@ -206,3 +206,27 @@ async fn very_large_new_files_and_binaries_are_named() {
         draft.summary
     );
 }
+
+#[tokio::test]
+async fn lock_vendored_and_generated_files_are_left_out_and_named() {
+    let mut diff = added("Cargo.lock", &["checksum = \"AKIAIOSFODNN7EXAMPLE\""]);
+    diff.push_str(&added("vendor/lib/a.rs", &["let v = x.unwrap();"]));
+    diff.push_str(&added("src/lib.rs", &["let v = x.unwrap();"]));
+    let request = ReviewRequest {
+        title: "t".into(),
+        files: parse(&diff),
+    };
+    let draft = BuiltinReviewer.review(&request).await.unwrap();
+    assert_eq!(draft.findings.len(), 1);
+    assert_eq!(draft.findings[0].path, "src/lib.rs");
+    assert_eq!(
+        draft.not_covered,
+        [
+            ("Cargo.lock".to_owned(), "lock file".to_owned()),
+            (
+                "vendor/lib/a.rs".to_owned(),
+                "vendored dependency".to_owned()
+            )
+        ]
+    );
+}
