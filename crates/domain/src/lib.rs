@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod ports;
 pub mod pr_check;
 pub mod queue;
+pub mod render;
 pub mod review;
 pub mod signature;
 pub mod values;
