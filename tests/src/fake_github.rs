@@ -1,12 +1,13 @@
 //! A fake GitHub (wiremock) that speaks GitHub's wire format and records what nectr sent it, for the
 //! GitHub adapter's contract tests and the black-box tests of later issues.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use adapters_github::{GitHub, GitHubConfig};
 use domain::codehost::AccessToken;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The token the fake's helpers expect when none is named.
@@ -66,10 +67,11 @@ impl FakeGitHub {
         pr
     }
 
-    /// Serves `GET /repos/{repo}/pulls/{number}`.
+    /// Serves `GET /repos/{repo}/pulls/{number}` (the JSON media type).
     pub async fn serve_pull_request(&self, repo: &str, number: u64, head_sha: &str, state: &str) {
         Mock::given(method("GET"))
             .and(path(format!("/repos/{repo}/pulls/{number}")))
+            .and(header("accept", "application/vnd.github+json"))
             .respond_with(
                 ResponseTemplate::new(200)
                     .set_body_json(Self::pull_request_json(repo, number, head_sha, state)),
@@ -78,25 +80,55 @@ impl FakeGitHub {
             .await;
     }
 
-    /// Accepts `POST /repos/{repo}/pulls/{number}/reviews`, answering like GitHub with ids from 1000.
-    pub async fn accept_reviews(&self, repo: &str, number: u64) {
-        let repo = repo.to_owned();
+    /// Serves the pull request's unified diff (`Accept: application/vnd.github.v3.diff`).
+    pub async fn serve_diff(&self, repo: &str, number: u64, diff: &str) {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{repo}/pulls/{number}")))
+            .and(header("accept", "application/vnd.github.v3.diff"))
+            .respond_with(ResponseTemplate::new(200).set_body_string(diff))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Keeps reviews like GitHub does: `POST .../reviews` stores one (ids from 1000) and
+    /// `GET .../reviews` lists them, starting from `existing`.
+    pub async fn keep_reviews(&self, repo: &str, number: u64, existing: Vec<Value>) {
+        let store = Arc::new(Mutex::new(existing));
+        let (posted, listed) = (store.clone(), store);
+        let repo_owned = repo.to_owned();
         Mock::given(method("POST"))
             .and(path(format!("/repos/{repo}/pulls/{number}/reviews")))
             .respond_with(move |req: &Request| {
                 let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "id": 1000,
+                let mut reviews = posted.lock().unwrap();
+                let id = 1000 + reviews.len() as u64;
+                let review = json!({
+                    "id": id,
                     "node_id": "PRR_kwDOtest",
                     "user": {"login": "nectr-bot", "id": 1, "type": "User"},
                     "body": body["body"],
                     "state": match body["event"].as_str() { Some("APPROVE") => "APPROVED", Some("REQUEST_CHANGES") => "CHANGES_REQUESTED", _ => "COMMENTED" },
-                    "html_url": format!("https://github.com/{repo}/pull/{number}#pullrequestreview-1000"),
+                    "html_url": format!("https://github.com/{repo_owned}/pull/{number}#pullrequestreview-{id}"),
                     "commit_id": body["commit_id"],
-                }))
+                });
+                reviews.push(review.clone());
+                ResponseTemplate::new(200).set_body_json(review)
             })
             .mount(&self.server)
             .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{repo}/pulls/{number}/reviews")))
+            .respond_with(move |_: &Request| {
+                ResponseTemplate::new(200)
+                    .set_body_json(Value::Array(listed.lock().unwrap().clone()))
+            })
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Accepts `POST /repos/{repo}/pulls/{number}/reviews` (and lists them), as GitHub would.
+    pub async fn accept_reviews(&self, repo: &str, number: u64) {
+        self.keep_reviews(repo, number, Vec::new()).await;
     }
 
     /// Every request received with this method and path, in order.

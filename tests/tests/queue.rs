@@ -21,7 +21,9 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, ResponseTemplate};
 
 on_both_backends!(
-    a_queued_event_is_checked_by_a_worker_and_completed,
+    a_queued_event_is_reviewed_and_one_review_posted,
+    a_retry_after_posting_posts_nothing_more,
+    a_new_commit_repeats_no_finding_already_posted,
     a_closed_pull_request_is_skipped_and_a_moved_one_superseded,
     a_transient_failure_is_retried_later_and_a_permanent_one_fails,
     an_expired_lease_is_reclaimed_by_another_worker,
@@ -106,30 +108,142 @@ async fn runs(db: &Db, event_id: i64) -> Vec<event_runs::Model> {
         .unwrap()
 }
 
-async fn a_queued_event_is_checked_by_a_worker_and_completed(backend: Backend) {
+const DIFF: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
+@@ -1,3 +1,5 @@\n fn load() {\n+    let key = \"AKIAIOSFODNN7EXAMPLE\";\n+    let v = parse().unwrap();\n     run();\n }\n";
+
+async fn a_queued_event_is_reviewed_and_one_review_posted(backend: Backend) {
     let github = FakeGitHub::start().await;
     github.serve_pull_request(REPO, 7, SHA, "open").await;
+    github.serve_diff(REPO, 7, DIFF).await;
+    github.accept_reviews(REPO, 7).await;
     let Some(app) = app_with_workers(backend, &github).await else {
         return;
     };
     let id = deliver(&app, 7, SHA).await;
     let event = wait_for(&app.db, id, terminal).await;
-    assert_eq!(event.status, "completed");
+    assert_eq!(event.status, "completed", "{:?}", event.last_error);
     assert_eq!(event.attempts, 1);
     assert!(event.processed_at.is_some() && event.lease_owner.is_none());
+
+    let posted = github.posted_reviews(REPO, 7).await;
+    assert_eq!(posted.len(), 1, "exactly one review");
+    let review = &posted[0];
+    assert_eq!(review["commit_id"], SHA);
+    assert_eq!(
+        review["event"], "REQUEST_CHANGES",
+        "a leaked key is critical"
+    );
+    let comments = review["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(
+        (comments[0]["path"].as_str(), comments[0]["line"].as_u64()),
+        (Some("src/config.rs"), Some(2))
+    );
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("AWS access key")
+    );
+    assert_eq!(comments[1]["line"], 3);
+    assert!(
+        review["body"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("<!-- nectr:review event={id} sha={SHA}"))
+    );
+
     let runs = runs(&app.db, id).await;
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outcome, "completed");
     let result: serde_json::Value =
         serde_json::from_str(runs[0].result.as_deref().unwrap()).unwrap();
-    assert_eq!(result["head_sha"], SHA);
     assert_eq!(
-        github
-            .requests("GET", &format!("/repos/{REPO}/pulls/7"))
-            .await
-            .len(),
-        1
+        (
+            result["review_id"].as_u64(),
+            result["inline_comments"].as_u64()
+        ),
+        (Some(1000), Some(2))
     );
+    assert_eq!(result["reviewer"], "builtin");
+}
+
+async fn a_retry_after_posting_posts_nothing_more(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github.serve_pull_request(REPO, 7, SHA, "open").await;
+    github.serve_diff(REPO, 7, DIFF).await;
+    // The first attempt posted its review, then the process died before recording it. A fresh
+    // database's first event is id 1.
+    let earlier = json!({
+        "id": 555, "user": {"login": "nectr-bot"}, "state": "COMMENTED", "commit_id": SHA,
+        "html_url": "https://github.com/acme/backend/pull/7#pullrequestreview-555",
+        "body": format!("## nectr review\n\n<!-- nectr:review event=1 sha={SHA} findings=abc -->"),
+    });
+    github.keep_reviews(REPO, 7, vec![earlier]).await;
+    let Some(app) = app_with_workers(backend, &github).await else {
+        return;
+    };
+    let id = deliver(&app, 7, SHA).await;
+    assert_eq!(id, 1);
+    let event = wait_for(&app.db, id, terminal).await;
+    assert_eq!(event.status, "completed");
+    assert!(
+        github.posted_reviews(REPO, 7).await.is_empty(),
+        "no second review"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(runs(&app.db, id).await[0].result.as_deref().unwrap()).unwrap();
+    assert_eq!(
+        (
+            result["review_id"].as_u64(),
+            result["already_posted"].as_bool()
+        ),
+        (Some(555), Some(true))
+    );
+}
+
+async fn a_new_commit_repeats_no_finding_already_posted(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    let next = "b".repeat(40);
+    github.serve_pull_request(REPO, 7, &next, "open").await;
+    github.serve_diff(REPO, 7, DIFF).await;
+    github.accept_reviews(REPO, 7).await;
+    let Some(app) = app_with_workers(backend, &github).await else {
+        return;
+    };
+    // An earlier review (another event) already reported both findings of this diff.
+    let first = deliver(&app, 7, &next).await;
+    wait_for(&app.db, first, terminal).await;
+    let posted = github.posted_reviews(REPO, 7).await;
+    assert_eq!(posted[0]["comments"].as_array().unwrap().len(), 2);
+    // The same diff again under a new event (a synchronize that changed nothing reviewed).
+    let deliver_again = {
+        let body = json!({
+            "action": "synchronize", "number": 7,
+            "pull_request": {"number": 7, "state": "open", "draft": false, "head": {"sha": next}, "updated_at": "2026-11-22T11:00:00Z"},
+            "repository": {"full_name": REPO}, "sender": {"login": "dev", "type": "User"},
+        })
+        .to_string()
+        .into_bytes();
+        app.deliver(
+            "pull_request",
+            &delivery_id(),
+            &body,
+            Some(&sign(CORPUS_SECRET, &body)),
+        )
+        .await
+    };
+    let second = deliver_again.body["event_id"].as_i64().unwrap();
+    wait_for(&app.db, second, terminal).await;
+    let posted = github.posted_reviews(REPO, 7).await;
+    assert_eq!(posted.len(), 2);
+    assert!(
+        posted[1]["comments"].as_array().unwrap().is_empty(),
+        "no finding repeated"
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(runs(&app.db, second).await[0].result.as_deref().unwrap()).unwrap();
+    assert_eq!(result["repeated_findings_left_out"], 2);
 }
 
 async fn a_closed_pull_request_is_skipped_and_a_moved_one_superseded(backend: Backend) {

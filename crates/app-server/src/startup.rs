@@ -11,7 +11,7 @@ use adapters_db::Db;
 use adapters_github::GitHub;
 use domain::ingest::IngestService;
 use domain::ports::SystemClock;
-use domain::pr_check::PrStateCheck;
+use domain::review_job::ReviewPullRequest;
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 
@@ -66,14 +66,18 @@ async fn database(settings: &Settings) -> Result<Db, StartupError> {
     Ok(db)
 }
 
-/// Starts review workers on `db` with the settings' GitHub client.
+/// Starts review workers on `db`: each event is reviewed with the built-in reviewer and the review
+/// posted through the settings' GitHub client.
 pub fn start_workers(
     settings: &Settings,
     db: &Db,
     wake: Arc<Notify>,
 ) -> Result<WorkerPool, StartupError> {
     let github = GitHub::new(settings.github_config())?;
-    let handler = Arc::new(PrStateCheck::new(Arc::new(github)));
+    let handler = Arc::new(ReviewPullRequest::new(
+        Arc::new(github),
+        Arc::new(adapters_ai::BuiltinReviewer),
+    ));
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
         &prefix,

@@ -1,18 +1,19 @@
 //! Crash test: the real `app-server` binary is killed with SIGKILL while deliveries stream in and reviews
 //! run, then started again on the same database. Every delivery that was answered `received` must reach a
-//! terminal status, its work completed exactly once.
+//! terminal status, its work completed exactly once, and exactly one review posted on its PR.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use adapters_db::Db;
 use adapters_db::entities::{event_runs, events};
 use sea_orm::EntityTrait;
 use serde_json::json;
-use wiremock::matchers::{method, path_regex};
+use wiremock::matchers::{header, method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 const BIN: &str = env!("CARGO_BIN_EXE_app-server");
@@ -67,13 +68,32 @@ fn start(dir: &std::path::Path, port: u16, github: &str) -> Server {
     Server(child)
 }
 
-/// A fake GitHub that answers every pull request as open at `SHA`, a little slowly, so work is in flight.
-async fn fake_github() -> MockServer {
+type Posted = Arc<Mutex<HashMap<u64, Vec<serde_json::Value>>>>;
+
+/// A fake GitHub that answers every pull request as open at `SHA` (a little slowly, so work is in
+/// flight), serves a one-line diff, and keeps the reviews posted on each pull request.
+async fn fake_github() -> (MockServer, Posted) {
     let server = MockServer::start().await;
+    let number_of = |req: &Request| -> u64 {
+        req.url
+            .path()
+            .split('/')
+            .nth(5)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
     Mock::given(method("GET"))
         .and(path_regex(r"^/repos/acme/backend/pulls/\d+$"))
-        .respond_with(|req: &Request| {
-            let number: u64 = req.url.path().rsplit('/').next().unwrap().parse().unwrap();
+        .and(header("accept", "application/vnd.github.v3.diff"))
+        .respond_with(ResponseTemplate::new(200).set_body_string(
+            "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1 +1,2 @@\n fn a() {}\n+// TODO: more\n",
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/backend/pulls/\d+$"))
+        .respond_with(move |req: &Request| {
+            let number = number_of(req);
             ResponseTemplate::new(200).set_delay(Duration::from_millis(100)).set_body_json(json!({
                 "number": number, "title": "change", "state": "open", "draft": false, "body": null,
                 "user": {"login": "dev"}, "html_url": format!("https://github.com/acme/backend/pull/{number}"),
@@ -83,7 +103,35 @@ async fn fake_github() -> MockServer {
         })
         .mount(&server)
         .await;
-    server
+    let posted: Posted = Arc::default();
+    let (store, list) = (posted.clone(), posted.clone());
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/repos/acme/backend/pulls/\d+/reviews$"))
+        .respond_with(move |req: &Request| {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap();
+            let mut all = store.lock().unwrap();
+            let id = 1000 + all.values().map(Vec::len).sum::<usize>() as u64;
+            let review = json!({"id": id, "body": body["body"], "state": "COMMENTED", "user": {"login": "bot"},
+                                "html_url": format!("https://github.com/r/{id}"), "commit_id": body["commit_id"]});
+            all.entry(number_of(req)).or_default().push(review.clone());
+            ResponseTemplate::new(200).set_body_json(review)
+        })
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path_regex(r"^/repos/acme/backend/pulls/\d+/reviews$"))
+        .respond_with(move |req: &Request| {
+            let reviews = list
+                .lock()
+                .unwrap()
+                .get(&number_of(req))
+                .cloned()
+                .unwrap_or_default();
+            ResponseTemplate::new(200).set_body_json(reviews)
+        })
+        .mount(&server)
+        .await;
+    (server, posted)
 }
 
 fn payload(number: u64) -> Vec<u8> {
@@ -102,7 +150,7 @@ fn payload(number: u64) -> Vec<u8> {
 async fn every_received_delivery_is_completed_exactly_once_across_a_kill_9() {
     app_server::install_crypto_provider();
     let dir = tempfile::tempdir().unwrap();
-    let github = fake_github().await;
+    let (github, posted) = fake_github().await;
     let port = free_port();
     let mut server = start(dir.path(), port, &github.uri());
     let client = reqwest::Client::new();
@@ -195,6 +243,14 @@ async fn every_received_delivery_is_completed_exactly_once_across_a_kill_9() {
             .filter(|r| r.event_id == *id && r.outcome == "completed")
             .count();
         assert_eq!(completed, 1, "event {id} completed {completed} times");
+    }
+    // One review on GitHub per received delivery: none lost, none posted twice.
+    let events = events::Entity::find().all(db.connection()).await.unwrap();
+    let posted = posted.lock().unwrap().clone();
+    for event in &events {
+        let n = u64::try_from(event.pr_number.unwrap()).unwrap();
+        let count = posted.get(&n).map_or(0, Vec::len);
+        assert_eq!(count, 1, "PR #{n} got {count} reviews");
     }
     drop(server);
 }

@@ -13,6 +13,7 @@ pub mod pr_check;
 pub mod queue;
 pub mod render;
 pub mod review;
+pub mod review_job;
 pub mod signature;
 pub mod values;
 
