@@ -22,6 +22,7 @@ use wiremock::{Mock, ResponseTemplate};
 
 on_both_backends!(
     a_queued_event_is_reviewed_and_one_review_posted,
+    the_anthropic_reviewer_reviews_through_the_same_pipeline,
     a_retry_after_posting_posts_nothing_more,
     a_new_commit_repeats_no_finding_already_posted,
     a_closed_pull_request_is_skipped_and_a_moved_one_superseded,
@@ -166,6 +167,61 @@ async fn a_queued_event_is_reviewed_and_one_review_posted(backend: Backend) {
         (Some(1000), Some(2))
     );
     assert_eq!(result["reviewer"], "builtin");
+}
+
+async fn the_anthropic_reviewer_reviews_through_the_same_pipeline(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github.serve_pull_request(REPO, 7, SHA, "open").await;
+    github.serve_diff(REPO, 7, DIFF).await;
+    github.accept_reviews(REPO, 7).await;
+    let anthropic = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "content": [{"type": "tool_use", "id": "t1", "name": "submit_review", "input": {
+                "summary": "The key must not be committed.",
+                "findings": [{"path": "src/config.rs", "line": 2, "severity": "critical", "category": "security",
+                              "title": "Committed AWS key", "body": "Load it from the environment.", "suggestion": null}]
+            }}],
+            "usage": {"input_tokens": 100, "output_tokens": 50}
+        })))
+        .expect(1)
+        .mount(&anthropic)
+        .await;
+    let (gh_url, ai_url) = (github.url(), anthropic.uri());
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
+            ("GITHUB_API_URL", &gh_url),
+            ("NECTR_TEST_WORKERS", "1"),
+            ("POLL_INTERVAL_MS", "50"),
+            ("AI_PROVIDER", "anthropic"),
+            ("ANTHROPIC_API_KEY", "sk-ant-test"),
+            ("ANTHROPIC_BASE_URL", &ai_url),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let id = deliver(&app, 7, SHA).await;
+    let event = wait_for(&app.db, id, terminal).await;
+    assert_eq!(event.status, "completed", "{:?}", event.last_error);
+    let posted = github.posted_reviews(REPO, 7).await;
+    assert_eq!(posted.len(), 1);
+    assert_eq!(posted[0]["event"], "REQUEST_CHANGES");
+    let comments = posted[0]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 1);
+    assert!(
+        comments[0]["body"]
+            .as_str()
+            .unwrap()
+            .contains("Committed AWS key")
+    );
+    let result: serde_json::Value =
+        serde_json::from_str(runs(&app.db, id).await[0].result.as_deref().unwrap()).unwrap();
+    assert_eq!(result["reviewer"], "anthropic");
 }
 
 async fn a_retry_after_posting_posts_nothing_more(backend: Backend) {

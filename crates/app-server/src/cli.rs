@@ -38,8 +38,8 @@ pub enum Command {
         /// The payload file, signed over its exact bytes ("-" reads standard input).
         file: PathBuf,
     },
-    /// Review a local unified diff (`git diff` output) with the built-in reviewer and print the review:
-    /// the offline way to try nectr without GitHub.
+    /// Review a local unified diff (`git diff` output) with the configured reviewer (`AI_PROVIDER`,
+    /// built-in by default) and print the review: the offline way to try nectr without GitHub.
     Review {
         /// The diff file ("-" reads standard input).
         #[arg(long)]
@@ -132,9 +132,12 @@ pub async fn send(
     })
 }
 
-/// `app-server review`: the built-in reviewer's review of a local diff, as text.
-pub async fn review(diff: &Path) -> anyhow::Result<String> {
-    use domain::review::{ReviewRequest, Reviewer};
+/// `app-server review`: the configured reviewer's review of a local diff, as text.
+pub async fn review(
+    diff: &Path,
+    reviewer: std::sync::Arc<dyn domain::review::Reviewer>,
+) -> anyhow::Result<String> {
+    use domain::review::ReviewRequest;
     use std::fmt::Write;
 
     let bytes = read_payload(diff)?;
@@ -143,7 +146,6 @@ pub async fn review(diff: &Path) -> anyhow::Result<String> {
     if files.is_empty() {
         anyhow::bail!("no `diff --git` sections found: pass the output of `git diff`");
     }
-    let reviewer = adapters_ai::BuiltinReviewer;
     let request = ReviewRequest {
         title: diff.display().to_string(),
         files,

@@ -38,7 +38,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             db.migrate().await?;
             tracing::info!("migrations applied");
         }
-        Command::Review { diff } => print!("{}", app_server::cli::review(&diff).await?),
+        Command::Review { diff } => {
+            let settings = load_settings()?;
+            let reviewer = settings.reviewer.build()?;
+            print!("{}", app_server::cli::review(&diff, reviewer).await?);
+        }
         Command::Sign { secret, file } => println!("{}", app_server::cli::sign(&secret, &file)?),
         Command::Send {
             url,

@@ -57,6 +57,8 @@ pub struct Settings {
     pub backend_url: Option<String>,
     /// Whether `serve` runs review workers beside the HTTP server (`serve --no-workers` turns it off).
     pub run_workers: bool,
+    /// `AI_PROVIDER`: which reviewer reviews.
+    pub reviewer: ReviewerChoice,
     pub workers: crate::workers::WorkerConfig,
 }
 
@@ -91,8 +93,41 @@ impl fmt::Debug for Settings {
             )
             .field("backend_url", &self.backend_url)
             .field("run_workers", &self.run_workers)
+            .field("reviewer", &self.reviewer)
             .field("workers", &self.workers)
             .finish()
+    }
+}
+
+/// `AI_PROVIDER`: `builtin` (the default; offline) or `anthropic` (with its settings).
+#[derive(Clone)]
+pub enum ReviewerChoice {
+    Builtin,
+    Anthropic(adapters_ai::AnthropicConfig),
+}
+
+impl fmt::Debug for ReviewerChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Builtin => f.write_str("Builtin"),
+            Self::Anthropic(c) => {
+                write!(f, "Anthropic(model={}, base_url={})", c.model, c.base_url)
+            }
+        }
+    }
+}
+
+impl ReviewerChoice {
+    /// The configured reviewer.
+    pub fn build(
+        &self,
+    ) -> Result<std::sync::Arc<dyn domain::review::Reviewer>, domain::review::ReviewError> {
+        Ok(match self {
+            Self::Builtin => std::sync::Arc::new(adapters_ai::BuiltinReviewer),
+            Self::Anthropic(config) => {
+                std::sync::Arc::new(adapters_ai::AnthropicReviewer::new(config.clone())?)
+            }
+        })
     }
 }
 
@@ -221,7 +256,44 @@ impl Settings {
                 ..domain::queue::RetryPolicy::default()
             },
         };
+        let reviewer = match get("AI_PROVIDER")
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("builtin") => ReviewerChoice::Builtin,
+            Some("anthropic") => {
+                let api_key = get("ANTHROPIC_API_KEY").ok_or_else(|| {
+                    invalid(
+                        "ANTHROPIC_API_KEY",
+                        "is required when AI_PROVIDER=anthropic",
+                    )
+                })?;
+                ReviewerChoice::Anthropic(adapters_ai::AnthropicConfig {
+                    base_url: url("ANTHROPIC_BASE_URL", Some("https://api.anthropic.com"))?
+                        .unwrap_or_default(),
+                    api_key: SecretString::from(api_key),
+                    model: get("ANTHROPIC_MODEL").unwrap_or_else(|| "claude-sonnet-4-6".to_owned()),
+                    max_tokens: u32::try_from(number("ANTHROPIC_MAX_TOKENS", 4096, 256)?)
+                        .unwrap_or(4096),
+                    timeout: Duration::from_secs(120),
+                })
+            }
+            Some("openai") => {
+                return Err(invalid(
+                    "AI_PROVIDER",
+                    "openai is not available yet; use builtin or anthropic",
+                ));
+            }
+            Some(other) => {
+                return Err(invalid(
+                    "AI_PROVIDER",
+                    format!("expected builtin or anthropic, got '{other}'"),
+                ));
+            }
+        };
         Ok(Self {
+            reviewer,
             run_workers: true,
             workers,
             github_api_url,
@@ -369,6 +441,36 @@ mod tests {
                 .unwrap_err()
                 .name,
             "GITHUB_API_URL"
+        );
+    }
+
+    #[test]
+    fn the_reviewer_is_builtin_unless_anthropic_is_configured() {
+        assert!(matches!(
+            settings(&[]).unwrap().reviewer,
+            ReviewerChoice::Builtin
+        ));
+        assert_eq!(
+            settings(&[("AI_PROVIDER", "anthropic")]).unwrap_err().name,
+            "ANTHROPIC_API_KEY"
+        );
+        let s = settings(&[
+            ("AI_PROVIDER", "anthropic"),
+            ("ANTHROPIC_API_KEY", "sk-ant-secret"),
+            ("ANTHROPIC_MODEL", "m"),
+        ])
+        .unwrap();
+        let ReviewerChoice::Anthropic(config) = &s.reviewer else {
+            panic!("anthropic expected")
+        };
+        assert_eq!(
+            (config.model.as_str(), config.base_url.as_str()),
+            ("m", "https://api.anthropic.com")
+        );
+        assert!(!format!("{s:?}").contains("sk-ant-secret"));
+        assert_eq!(
+            settings(&[("AI_PROVIDER", "openai")]).unwrap_err().name,
+            "AI_PROVIDER"
         );
     }
 

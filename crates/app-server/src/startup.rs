@@ -40,6 +40,8 @@ pub enum StartupError {
     },
     #[error("GitHub client: {0}")]
     GitHub(#[from] domain::codehost::CodeHostError),
+    #[error("reviewer: {0}")]
+    Reviewer(String),
 }
 
 /// The running server (and, unless turned off, its review workers).
@@ -66,18 +68,19 @@ async fn database(settings: &Settings) -> Result<Db, StartupError> {
     Ok(db)
 }
 
-/// Starts review workers on `db`: each event is reviewed with the built-in reviewer and the review
-/// posted through the settings' GitHub client.
+/// Starts review workers on `db`: each event is reviewed with the configured reviewer (`AI_PROVIDER`)
+/// and the review posted through the settings' GitHub client.
 pub fn start_workers(
     settings: &Settings,
     db: &Db,
     wake: Arc<Notify>,
 ) -> Result<WorkerPool, StartupError> {
     let github = GitHub::new(settings.github_config())?;
-    let handler = Arc::new(ReviewPullRequest::new(
-        Arc::new(github),
-        Arc::new(adapters_ai::BuiltinReviewer),
-    ));
+    let reviewer = settings
+        .reviewer
+        .build()
+        .map_err(|e| StartupError::Reviewer(e.to_string()))?;
+    let handler = Arc::new(ReviewPullRequest::new(Arc::new(github), reviewer));
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
         &prefix,
