@@ -4,8 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{Server, free_port, wait_until_listening};
 
 const BIN: &str = env!("CARGO_BIN_EXE_app-server");
 const CORPUS_SECRET: &str = "It's a Secret to Everybody";
@@ -35,34 +39,6 @@ fn app_server(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         cmd.env(k, v);
     }
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn wait_until_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "app-server did not start listening on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn stdout(output: &Output) -> String {

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,33 +16,13 @@ use serde_json::json;
 use wiremock::matchers::{header, method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+mod common;
+
+use common::{Server, free_port, wait_until_listening};
+
 const BIN: &str = env!("CARGO_BIN_EXE_app-server");
 const SECRET: &str = "crash-test-secret-0123456789";
 const SHA: &str = "cccccccccccccccccccccccccccccccccccccccc";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The server process, killed when dropped so a failing test leaves nothing running.
-struct Server(Child);
-
-impl Server {
-    fn kill_9(&mut self) {
-        let _ = self.0.kill(); // SIGKILL: no shutdown, no release, leases left as they were
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill_9();
-    }
-}
 
 fn start(dir: &std::path::Path, port: u16, github: &str) -> Server {
     let child = Command::new(BIN)
@@ -60,11 +40,7 @@ fn start(dir: &std::path::Path, port: u16, github: &str) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "app-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until_listening(port);
     Server(child)
 }
 
