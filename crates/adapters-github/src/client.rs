@@ -32,6 +32,8 @@ pub struct GitHub {
     oauth: Octocrab,
     pub(crate) config: GitHubConfig,
     pub(crate) pr_cache: PrCache,
+    /// Who `GITHUB_PAT` belongs to, once asked.
+    pub(crate) pat_owner: std::sync::OnceLock<Option<String>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -93,6 +95,7 @@ impl GitHub {
             api: build(&config.api_url, config.timeout)?,
             oauth: build(&config.oauth_url, config.timeout)?,
             pr_cache: PrCache::new(500),
+            pat_owner: std::sync::OnceLock::new(),
             config,
         })
     }

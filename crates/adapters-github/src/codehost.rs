@@ -5,6 +5,7 @@ use base64::Engine;
 use domain::codehost::{
     AccessToken, ChangedFile, CodeHost, CodeHostError, CodeHostResult, Comparison, Contributor,
     FileContent, Issue, NewReview, Posted, PullRequest, Repository, Review, ReviewComment,
+    ReviewVerdict,
 };
 use domain::values::RepoFullName;
 use http::Method;
@@ -208,12 +209,15 @@ impl CodeHost for GitHub {
                 comment
             })
             .collect();
-        let body = json!({
+        let mut body = json!({
             "commit_id": review.commit_id.as_str(),
             "body": review.body,
-            "event": review.event.as_str(),
             "comments": comments,
         });
+        // Without an event GitHub keeps the review pending.
+        if review.event != ReviewVerdict::Pending {
+            body["event"] = json!(review.event.as_str());
+        }
         let path = format!("{}/pulls/{number}/reviews", repo_path(repo));
         let reply = self
             .call(
@@ -226,6 +230,62 @@ impl CodeHost for GitHub {
             )
             .await?;
         Ok(reply.json::<wire::Created>("post review")?.into())
+    }
+
+    async fn delete_pending_review(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        review_id: u64,
+    ) -> CodeHostResult<()> {
+        let path = format!("{}/pulls/{number}/reviews/{review_id}", repo_path(repo));
+        self.call(
+            "delete pending review",
+            token.as_ref(),
+            Method::DELETE,
+            &path,
+            None,
+            JSON,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `GET /user`; the fallback token's owner is asked once per process.
+    async fn token_owner(&self, token: Option<AccessToken>) -> CodeHostResult<Option<String>> {
+        if token.is_none() {
+            if self.config.pat.is_none() {
+                return Ok(None);
+            }
+            if let Some(owner) = self.pat_owner.get() {
+                return Ok(owner.clone());
+            }
+        }
+        let owner = match self
+            .call(
+                "get token owner",
+                token.as_ref(),
+                Method::GET,
+                "/user",
+                None,
+                JSON,
+            )
+            .await
+        {
+            Ok(reply) => Some(reply.json::<wire::User>("get token owner")?.login),
+            // No token, or one that may not read its user (app installation tokens answer 403).
+            Err(
+                CodeHostError::Unauthorized(_)
+                | CodeHostError::Forbidden(_)
+                | CodeHostError::NotFound(_),
+            ) => None,
+            Err(e) => return Err(e),
+        };
+        if token.is_none() {
+            let _ = self.pat_owner.set(owner.clone());
+        }
+        Ok(owner)
     }
 
     async fn post_issue_comment(

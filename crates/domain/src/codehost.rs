@@ -153,6 +153,8 @@ pub enum ReviewVerdict {
     Comment,
     RequestChanges,
     Approve,
+    /// Not submitted: visible to its author only, and deletable.
+    Pending,
 }
 
 impl ReviewVerdict {
@@ -161,6 +163,7 @@ impl ReviewVerdict {
             Self::Comment => "COMMENT",
             Self::RequestChanges => "REQUEST_CHANGES",
             Self::Approve => "APPROVE",
+            Self::Pending => "PENDING",
         }
     }
 }
@@ -304,6 +307,14 @@ pub trait CodeHost: Send + Sync {
         number: u64,
         review: &NewReview,
     ) -> CodeHostResult<Posted>;
+    /// Deletes a review that was never submitted ([`ReviewVerdict::Pending`]).
+    async fn delete_pending_review(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        review_id: u64,
+    ) -> CodeHostResult<()>;
     async fn post_issue_comment(
         &self,
         token: Option<AccessToken>,
@@ -311,6 +322,9 @@ pub trait CodeHost: Send + Sync {
         number: u64,
         body: &str,
     ) -> CodeHostResult<Posted>;
+    /// The login the token (or the fallback) belongs to, when the code host tells; `None` for a
+    /// token that may not ask (an app installation token) or when there is no token at all.
+    async fn token_owner(&self, token: Option<AccessToken>) -> CodeHostResult<Option<String>>;
     /// Every review of the pull request, all pages.
     async fn reviews(
         &self,

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::codehost::ChangedFile;
+
 /// What happened to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileStatus {
@@ -212,6 +214,37 @@ pub fn parse(diff: &str) -> Vec<FileDiff> {
     files
 }
 
+/// A file of the code host's changed-files list (whose `patch` holds only the hunks) as a
+/// [`FileDiff`]. A file without a patch (binary, or too large for the host to show) has no hunks.
+pub fn from_changed_file(file: &ChangedFile) -> FileDiff {
+    let new = &file.filename;
+    let old = file.previous_filename.as_deref().unwrap_or(new);
+    let mut text = format!("diff --git a/{old} b/{new}\n");
+    match file.status.as_str() {
+        "added" => text.push_str(&format!(
+            "new file mode 100644\n--- /dev/null\n+++ b/{new}\n"
+        )),
+        "removed" => text.push_str(&format!(
+            "deleted file mode 100644\n--- a/{old}\n+++ /dev/null\n"
+        )),
+        "renamed" => text.push_str(&format!(
+            "rename from {old}\nrename to {new}\n--- a/{old}\n+++ b/{new}\n"
+        )),
+        _ => text.push_str(&format!("--- a/{old}\n+++ b/{new}\n")),
+    }
+    if let Some(patch) = &file.patch {
+        text.push_str(patch);
+        text.push('\n');
+    }
+    parse(&text).pop().unwrap_or_else(|| FileDiff {
+        old_path: Some(old.to_owned()),
+        new_path: Some(new.clone()),
+        status: FileStatus::Modified,
+        binary: false,
+        hunks: Vec::new(),
+    })
+}
+
 /// Which (path, line) pairs on the RIGHT side of a diff a review comment may be placed on, and in
 /// which hunk, so that a range is accepted only within one hunk.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -239,6 +272,13 @@ impl LineMap {
     /// Whether a comment on `line` of `path` (RIGHT side) lands in the diff.
     pub fn contains(&self, path: &str, line: u32) -> bool {
         self.lines.get(path).is_some_and(|l| l.contains_key(&line))
+    }
+
+    /// Takes `line` of `path` out of the map (the code host refused a comment there).
+    pub fn forget(&mut self, path: &str, line: u32) {
+        if let Some(lines) = self.lines.get_mut(path) {
+            lines.remove(&line);
+        }
     }
 
     /// Whether lines `start..=end` of `path` are all in the diff and in one hunk.

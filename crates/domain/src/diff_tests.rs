@@ -134,6 +134,64 @@ fn a_huge_hunk_is_read_whole() {
     assert!(LineMap::new(&files).contains("big", n as u32));
 }
 
+fn changed(
+    filename: &str,
+    status: &str,
+    previous: Option<&str>,
+    patch: Option<&str>,
+) -> ChangedFile {
+    ChangedFile {
+        filename: filename.into(),
+        status: status.into(),
+        additions: 0,
+        deletions: 0,
+        changes: 0,
+        patch: patch.map(str::to_owned),
+        previous_filename: previous.map(str::to_owned),
+    }
+}
+
+#[test]
+fn a_changed_file_from_the_files_list_reads_like_the_same_file_in_a_diff() {
+    let patch = "@@ -1,2 +1,3 @@\n fn a() {}\n+fn b() {}\n fn c() {}\n\\ No newline at end of file";
+    let file = from_changed_file(&changed("src/my lib.rs", "modified", None, Some(patch)));
+    assert_eq!(file.path(), "src/my lib.rs");
+    assert_eq!(file.status, FileStatus::Modified);
+    assert_eq!(file.hunks.len(), 1);
+    assert_eq!(file.additions(), 1);
+    assert!(LineMap::new(std::slice::from_ref(&file)).contains("src/my lib.rs", 2));
+
+    let added = from_changed_file(&changed("new.rs", "added", None, Some("@@ -0,0 +1 @@\n+x")));
+    assert_eq!((added.status, added.old_path), (FileStatus::Added, None));
+    let removed = from_changed_file(&changed(
+        "old.rs",
+        "removed",
+        None,
+        Some("@@ -1 +0,0 @@\n-x"),
+    ));
+    assert_eq!(
+        (removed.status, removed.new_path),
+        (FileStatus::Deleted, None)
+    );
+    let renamed = from_changed_file(&changed("b.rs", "renamed", Some("a.rs"), None));
+    assert_eq!(renamed.status, FileStatus::Renamed);
+    assert_eq!(
+        (renamed.old_path.as_deref(), renamed.path()),
+        (Some("a.rs"), "b.rs")
+    );
+    assert!(renamed.hunks.is_empty(), "no patch, no hunks");
+}
+
+#[test]
+fn a_forgotten_line_is_no_longer_commentable() {
+    let mut map = LineMap::new(&parse(DIFF));
+    assert!(map.contains_range("src/lib.rs", 2, 3));
+    map.forget("src/lib.rs", 3);
+    assert!(!map.contains("src/lib.rs", 3));
+    assert!(!map.contains_range("src/lib.rs", 2, 3));
+    assert!(map.contains("src/lib.rs", 2));
+}
+
 proptest! {
     #[test]
     fn parsing_never_panics(text in "(diff --git a/x b/x\n|@@ -[0-9]{1,3}(,[0-9]{1,3})? \\+[0-9]{1,3}(,[0-9]{1,3})? @@\n|[-+ \\\\][a-z]{0,5}\n|--- a/x\n|\\+\\+\\+ b/x\n|rename (from|to) y\n|\n){0,40}") {

@@ -1,8 +1,11 @@
 //! nectr's domain: the rules of receiving GitHub webhooks (signatures, event classification, dedup),
 //! the ports adapters implement, and the ingest use case. No IO and no framework types live here.
 
+pub mod agents;
+pub mod budget;
 pub mod classify;
 pub mod codehost;
+pub mod context;
 pub mod delivery;
 pub mod diff;
 pub mod error;

@@ -177,6 +177,7 @@ mod tests {
             summary: "Two things.".into(),
             findings,
             not_covered: vec![("Cargo.lock".into(), "lock file".into())],
+            ..ReviewDraft::default()
         }
     }
 

@@ -56,20 +56,101 @@ pub struct Finding {
     pub suggestion: Option<String>,
 }
 
-/// What a reviewer is asked to review.
+/// What one of the parallel review agents looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Focus {
+    Security,
+    CorrectnessAndPerformance,
+    Maintainability,
+}
+
+impl Focus {
+    pub const ALL: [Focus; 3] = [
+        Self::Security,
+        Self::CorrectnessAndPerformance,
+        Self::Maintainability,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Security => "security",
+            Self::CorrectnessAndPerformance => "correctness and performance",
+            Self::Maintainability => "maintainability",
+        }
+    }
+
+    /// The categories this agent reports.
+    pub fn covers(self, category: Category) -> bool {
+        match self {
+            Self::Security => category == Category::Security,
+            Self::CorrectnessAndPerformance => {
+                matches!(category, Category::Correctness | Category::Performance)
+            }
+            Self::Maintainability => category == Category::Maintainability,
+        }
+    }
+}
+
+/// An issue the pull request says it fixes, given to the reviewer as context.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkedIssue {
+    pub number: u64,
+    pub title: String,
+    pub body: String,
+}
+
+/// What a reviewer is asked to review.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReviewRequest {
     pub title: String,
+    /// The pull request's description.
+    pub description: Option<String>,
     pub files: Vec<FileDiff>,
+    /// Issues the description links with `fixes|closes|resolves #N`.
+    pub linked_issues: Vec<LinkedIssue>,
+    /// The repository's own review instructions (from its base branch).
+    pub instructions: Option<String>,
+    /// Set for one of the parallel agents: report only findings of this focus.
+    pub focus: Option<Focus>,
+    /// Set when only the commits since an earlier review are shown.
+    pub incremental_since: Option<String>,
+}
+
+impl ReviewRequest {
+    pub fn new(title: impl Into<String>, files: Vec<FileDiff>) -> Self {
+        Self {
+            title: title.into(),
+            files,
+            ..Self::default()
+        }
+    }
+}
+
+/// Tokens a model read and wrote for a review.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Self) {
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+    }
 }
 
 /// What a reviewer answers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReviewDraft {
     pub summary: String,
     pub findings: Vec<Finding>,
     /// Files left out, each with why (binary, generated, over budget, ...).
     pub not_covered: Vec<(String, String)>,
+    /// The model that answered (`None` for the built-in reviewer).
+    pub model: Option<String>,
+    /// Tokens used; zero for the built-in reviewer.
+    pub usage: Usage,
 }
 
 impl ReviewDraft {
@@ -86,6 +167,50 @@ impl ReviewDraft {
         } else {
             ReviewVerdict::Comment
         }
+    }
+}
+
+impl ReviewDraft {
+    /// One draft from several (the requests of a chunked review, or the parallel agents), each part
+    /// with a label for the summary. Findings on the same line of the same file are reported once
+    /// (the most severe); files not covered are named once.
+    pub fn merge(parts: Vec<(String, ReviewDraft)>) -> ReviewDraft {
+        let mut merged = ReviewDraft::default();
+        let single = parts.len() == 1;
+        for (label, part) in parts {
+            if single {
+                merged.summary = part.summary;
+            } else {
+                if !merged.summary.is_empty() {
+                    merged.summary.push('\n');
+                }
+                merged
+                    .summary
+                    .push_str(&format!("- **{label}**: {}", part.summary.trim()));
+            }
+            for finding in part.findings {
+                let same_place = merged.findings.iter_mut().find(|f| {
+                    f.path == finding.path
+                        && f.line <= finding.end_line.unwrap_or(finding.line)
+                        && finding.line <= f.end_line.unwrap_or(f.line)
+                });
+                match same_place {
+                    Some(existing) if finding.severity > existing.severity => *existing = finding,
+                    Some(_) => {}
+                    None => merged.findings.push(finding),
+                }
+            }
+            for (path, why) in part.not_covered {
+                if !merged.not_covered.iter().any(|(p, _)| *p == path) {
+                    merged.not_covered.push((path, why));
+                }
+            }
+            if merged.model.is_none() {
+                merged.model = part.model;
+            }
+            merged.usage += part.usage;
+        }
+        merged
     }
 }
 
@@ -125,11 +250,47 @@ mod tests {
     }
 
     #[test]
+    fn merging_keeps_the_most_severe_finding_per_line_and_adds_up_usage() {
+        let mut info = finding(Severity::Info);
+        info.title = "style".into();
+        let mut ranged = finding(Severity::Critical);
+        ranged.line = 1;
+        ranged.end_line = Some(3);
+        let mut elsewhere = finding(Severity::Warning);
+        elsewhere.line = 9;
+        let part = |findings, tokens| ReviewDraft {
+            summary: "ok".into(),
+            findings,
+            not_covered: vec![("x.lock".into(), "lock file".into())],
+            model: Some("m".into()),
+            usage: Usage {
+                input_tokens: tokens,
+                output_tokens: 1,
+            },
+        };
+        let merged = ReviewDraft::merge(vec![
+            ("Security".into(), part(vec![info, elsewhere.clone()], 10)),
+            ("Maintainability".into(), part(vec![ranged.clone()], 5)),
+        ]);
+        assert_eq!(merged.findings, [ranged, elsewhere]);
+        assert_eq!(
+            merged.summary,
+            "- **Security**: ok\n- **Maintainability**: ok"
+        );
+        assert_eq!(merged.not_covered.len(), 1);
+        assert_eq!(
+            (merged.usage.input_tokens, merged.usage.output_tokens),
+            (15, 2)
+        );
+        assert_eq!(merged.model.as_deref(), Some("m"));
+    }
+
+    #[test]
     fn the_verdict_follows_the_findings_structure() {
         let draft = |findings| ReviewDraft {
             summary: "request changes please".into(),
             findings,
-            not_covered: vec![],
+            ..ReviewDraft::default()
         };
         assert_eq!(
             draft(vec![]).verdict(false),
