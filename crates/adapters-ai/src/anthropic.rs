@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::review::{ReviewDraft, ReviewError, ReviewRequest, Reviewer};
+use domain::review::{ReviewDraft, ReviewError, ReviewRequest, Reviewer, Usage};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -60,7 +60,7 @@ impl AnthropicReviewer {
     }
 }
 
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let secs: f64 = headers
         .get("retry-after")?
         .to_str()
@@ -125,10 +125,15 @@ impl Reviewer for AnthropicReviewer {
                 .json()
                 .await
                 .map_err(|_| ReviewError::Transient("Anthropic's answer is not JSON".into()))?;
+            let usage = Usage {
+                input_tokens: answer["usage"]["input_tokens"].as_u64().unwrap_or(0),
+                output_tokens: answer["usage"]["output_tokens"].as_u64().unwrap_or(0),
+            };
+            let model = answer["model"].as_str().unwrap_or(&self.config.model);
             tracing::info!(
-                model = %self.config.model,
-                input_tokens = answer["usage"]["input_tokens"].as_u64(),
-                output_tokens = answer["usage"]["output_tokens"].as_u64(),
+                model,
+                input_tokens = usage.input_tokens,
+                output_tokens = usage.output_tokens,
                 "Anthropic review received"
             );
             let input = answer["content"]
@@ -142,7 +147,7 @@ impl Reviewer for AnthropicReviewer {
                 .ok_or_else(|| {
                     ReviewError::Transient("Anthropic's answer has no review tool call".into())
                 })?;
-            return prompt::parse_answer(input, request, not_covered);
+            return prompt::parse_answer(input, request, not_covered, model, usage);
         }
         Err(ReviewError::Transient(last_error))
     }

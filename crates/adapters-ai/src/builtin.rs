@@ -263,6 +263,10 @@ impl Reviewer for BuiltinReviewer {
             }
             self.check_file(file, &mut findings);
         }
+        // As one of the parallel agents, it reports its focus only.
+        if let Some(focus) = request.focus {
+            findings.retain(|f| focus.covers(f.category));
+        }
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
         let added: usize = request.files.iter().map(FileDiff::additions).sum();
         let summary = format!(
@@ -276,6 +280,7 @@ impl Reviewer for BuiltinReviewer {
             summary,
             findings,
             not_covered,
+            ..ReviewDraft::default()
         })
     }
 }

@@ -20,10 +20,7 @@ fn added(path: &str, lines: &[&str]) -> String {
 }
 
 async fn findings(diff: &str) -> Vec<(String, u32, Severity, Category, String)> {
-    let request = ReviewRequest {
-        title: "t".into(),
-        files: parse(diff),
-    };
+    let request = ReviewRequest::new("t", parse(diff));
     let draft = BuiltinReviewer.review(&request).await.unwrap();
     draft
         .findings
@@ -189,10 +186,7 @@ async fn very_large_new_files_and_binaries_are_named() {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let mut diff = added("src/generated_table.rs", &refs);
     diff.push_str("diff --git a/logo.png b/logo.png\nnew file mode 100644\nBinary files /dev/null and b/logo.png differ\n");
-    let request = ReviewRequest {
-        title: "t".into(),
-        files: parse(&diff),
-    };
+    let request = ReviewRequest::new("t", parse(&diff));
     let draft = BuiltinReviewer.review(&request).await.unwrap();
     assert_eq!(draft.findings.len(), 1);
     assert_eq!(draft.findings[0].title, "Very large new file");
@@ -212,10 +206,7 @@ async fn lock_vendored_and_generated_files_are_left_out_and_named() {
     let mut diff = added("Cargo.lock", &["checksum = \"AKIAIOSFODNN7EXAMPLE\""]);
     diff.push_str(&added("vendor/lib/a.rs", &["let v = x.unwrap();"]));
     diff.push_str(&added("src/lib.rs", &["let v = x.unwrap();"]));
-    let request = ReviewRequest {
-        title: "t".into(),
-        files: parse(&diff),
-    };
+    let request = ReviewRequest::new("t", parse(&diff));
     let draft = BuiltinReviewer.review(&request).await.unwrap();
     assert_eq!(draft.findings.len(), 1);
     assert_eq!(draft.findings[0].path, "src/lib.rs");

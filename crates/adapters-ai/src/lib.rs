@@ -1,9 +1,12 @@
 //! Reviewer adapters implementing the domain's `Reviewer` port: `builtin`, the offline, deterministic
-//! reviewer (the default), and `anthropic`, the Messages API. The OpenAI-compatible reviewer comes next.
+//! reviewer (the default); `anthropic`, the Messages API; and `openai`, any OpenAI-compatible chat
+//! completions server (OpenAI, Ollama, vLLM, llama.cpp).
 
 pub mod anthropic;
 pub mod builtin;
+pub mod openai;
 mod prompt;
 
 pub use anthropic::{AnthropicConfig, AnthropicReviewer};
 pub use builtin::BuiltinReviewer;
+pub use openai::{OpenAiConfig, OpenAiReviewer};

@@ -3,7 +3,9 @@
 
 use domain::classify::classify;
 use domain::diff::LineKind;
-use domain::review::{Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Severity};
+use domain::review::{
+    Category, Finding, Focus, ReviewDraft, ReviewError, ReviewRequest, Severity, Usage,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -13,7 +15,9 @@ code. Each finding names the file and the line number shown in the left column o
 of the new file). Use severity critical only for what must not be merged. When a fix is a direct \
 replacement of the line(s), give it as suggestion (the full new text of those lines). Be concise.";
 
-/// The JSON schema of the answer, for a forced tool call or a JSON-schema response format.
+/// The JSON schema of the answer, for a forced tool call or a JSON-schema response format. Every
+/// property is required (optional ones are nullable) and no keyword beyond OpenAI's strict subset is
+/// used, so the same schema works for Anthropic, OpenAI and local OpenAI-compatible servers.
 pub fn answer_schema() -> Value {
     json!({
         "type": "object",
@@ -25,15 +29,15 @@ pub fn answer_schema() -> Value {
                     "type": "object",
                     "properties": {
                         "path": {"type": "string"},
-                        "line": {"type": "integer", "minimum": 1},
-                        "end_line": {"type": ["integer", "null"], "minimum": 1},
+                        "line": {"type": "integer", "description": "Line number in the new file, as shown in the left column."},
+                        "end_line": {"type": ["integer", "null"], "description": "Last line of a multi-line finding, else null."},
                         "severity": {"type": "string", "enum": ["info", "warning", "critical"]},
                         "category": {"type": "string", "enum": ["security", "correctness", "performance", "maintainability"]},
                         "title": {"type": "string"},
                         "body": {"type": "string"},
-                        "suggestion": {"type": ["string", "null"]}
+                        "suggestion": {"type": ["string", "null"], "description": "Full replacement text of the line(s), or null."}
                     },
-                    "required": ["path", "line", "severity", "category", "title", "body"],
+                    "required": ["path", "line", "end_line", "severity", "category", "title", "body", "suggestion"],
                     "additionalProperties": false
                 }
             }
@@ -43,10 +47,53 @@ pub fn answer_schema() -> Value {
     })
 }
 
+/// What one of the parallel agents is told to look at.
+fn focus_instruction(focus: Focus) -> &'static str {
+    match focus {
+        Focus::Security => {
+            "Review for security only: injection, authentication and authorization, secrets, \
+             unsafe input handling, cryptography. Report findings of category security only."
+        }
+        Focus::CorrectnessAndPerformance => {
+            "Review for correctness and performance only: logic errors, edge cases, error \
+             handling, concurrency, needless work. Report findings of category correctness or \
+             performance only."
+        }
+        Focus::Maintainability => {
+            "Review for maintainability only: unclear names, duplication, missing tests, fragile \
+             structure. Report findings of category maintainability only."
+        }
+    }
+}
+
 /// The user message: the pull request's reviewable files with new-file line numbers. Files that are
 /// not reviewed are returned separately with the reason.
 pub fn user_message(request: &ReviewRequest) -> (String, Vec<(String, String)>) {
     let mut text = format!("Pull request: {}\n", request.title);
+    if let Some(focus) = request.focus {
+        text.push_str(&format!("\n{}\n", focus_instruction(focus)));
+    }
+    if let Some(instructions) = &request.instructions {
+        text.push_str(&format!(
+            "\nThe repository's review instructions (follow them where they apply):\n<instructions>\n{instructions}\n</instructions>\n"
+        ));
+    }
+    if let Some(description) = &request.description {
+        text.push_str(&format!(
+            "\nThe author's description:\n<description>\n{description}\n</description>\n"
+        ));
+    }
+    for issue in &request.linked_issues {
+        text.push_str(&format!(
+            "\nIt says it fixes issue #{}: {}\n<issue>\n{}\n</issue>\n",
+            issue.number, issue.title, issue.body
+        ));
+    }
+    if let Some(since) = &request.incremental_since {
+        text.push_str(&format!(
+            "\nOnly the commits since {since} are shown; earlier changes were already reviewed.\n"
+        ));
+    }
     let mut not_covered = Vec::new();
     for file in &request.files {
         if let Some(reason) = classify(file).reason() {
@@ -98,6 +145,8 @@ pub fn parse_answer(
     value: Value,
     request: &ReviewRequest,
     not_covered: Vec<(String, String)>,
+    model: &str,
+    usage: Usage,
 ) -> Result<ReviewDraft, ReviewError> {
     let answer: Answer = serde_json::from_value(value).map_err(|e| {
         ReviewError::Transient(format!(
@@ -127,13 +176,16 @@ pub fn parse_answer(
             end_line: f.end_line.filter(|e| *e > f.line),
             title: f.title,
             body: f.body,
-            suggestion: f.suggestion,
+            // Models say "no suggestion" with an empty string as often as with null.
+            suggestion: f.suggestion.filter(|s| !s.trim().is_empty()),
         })
         .collect();
     Ok(ReviewDraft {
         summary: answer.summary,
         findings,
         not_covered,
+        model: Some(model.to_owned()),
+        usage,
     })
 }
 

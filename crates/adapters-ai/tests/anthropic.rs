@@ -25,10 +25,7 @@ fn reviewer(server: &MockServer) -> AnthropicReviewer {
 }
 
 fn request() -> ReviewRequest {
-    ReviewRequest {
-        title: "Pay in thirds".into(),
-        files: parse(DIFF),
-    }
+    ReviewRequest::new("Pay in thirds", parse(DIFF))
 }
 
 fn tool_answer(input: Value) -> Value {

@@ -136,6 +136,7 @@ pub async fn send(
 pub async fn review(
     diff: &Path,
     reviewer: std::sync::Arc<dyn domain::review::Reviewer>,
+    budget: domain::budget::Budget,
 ) -> anyhow::Result<String> {
     use domain::review::ReviewRequest;
     use std::fmt::Write;
@@ -146,11 +147,12 @@ pub async fn review(
     if files.is_empty() {
         anyhow::bail!("no `diff --git` sections found: pass the output of `git diff`");
     }
-    let request = ReviewRequest {
-        title: diff.display().to_string(),
-        files,
-    };
-    let draft = reviewer.review(&request).await?;
+    // The same budgeting as the workers: large diffs are reviewed in parts, and what is left out is
+    // named.
+    let plan = domain::budget::plan(files, budget);
+    let template = ReviewRequest::new(diff.display().to_string(), Vec::new());
+    let draft =
+        domain::review_job::review_in_chunks(reviewer.as_ref(), &template, &plan).await?;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -40,8 +40,11 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Review { diff } => {
             let settings = load_settings()?;
-            let reviewer = settings.reviewer.build()?;
-            print!("{}", app_server::cli::review(&diff, reviewer).await?);
+            let reviewer = settings.build_reviewer()?;
+            print!(
+                "{}",
+                app_server::cli::review(&diff, reviewer, settings.review_budget).await?
+            );
         }
         Command::Sign { secret, file } => println!("{}", app_server::cli::sign(&secret, &file)?),
         Command::Send {

@@ -59,6 +59,11 @@ pub struct Settings {
     pub run_workers: bool,
     /// `AI_PROVIDER`: which reviewer reviews.
     pub reviewer: ReviewerChoice,
+    /// `PARALLEL_REVIEW_AGENTS`: security, correctness/performance and maintainability reviews run
+    /// concurrently and are merged.
+    pub parallel_agents: bool,
+    /// `REVIEW_CHUNK_TOKENS` and `REVIEW_MAX_CHUNKS`.
+    pub review_budget: domain::budget::Budget,
     pub workers: crate::workers::WorkerConfig,
 }
 
@@ -94,16 +99,19 @@ impl fmt::Debug for Settings {
             .field("backend_url", &self.backend_url)
             .field("run_workers", &self.run_workers)
             .field("reviewer", &self.reviewer)
+            .field("parallel_agents", &self.parallel_agents)
+            .field("review_budget", &self.review_budget)
             .field("workers", &self.workers)
             .finish()
     }
 }
 
-/// `AI_PROVIDER`: `builtin` (the default; offline) or `anthropic` (with its settings).
+/// `AI_PROVIDER`: `builtin` (the default; offline), `anthropic` or `openai` (with their settings).
 #[derive(Clone)]
 pub enum ReviewerChoice {
     Builtin,
     Anthropic(adapters_ai::AnthropicConfig),
+    OpenAi(adapters_ai::OpenAiConfig),
 }
 
 impl fmt::Debug for ReviewerChoice {
@@ -112,6 +120,9 @@ impl fmt::Debug for ReviewerChoice {
             Self::Builtin => f.write_str("Builtin"),
             Self::Anthropic(c) => {
                 write!(f, "Anthropic(model={}, base_url={})", c.model, c.base_url)
+            }
+            Self::OpenAi(c) => {
+                write!(f, "OpenAi(model={}, base_url={})", c.model, c.base_url)
             }
         }
     }
@@ -127,6 +138,23 @@ impl ReviewerChoice {
             Self::Anthropic(config) => {
                 std::sync::Arc::new(adapters_ai::AnthropicReviewer::new(config.clone())?)
             }
+            Self::OpenAi(config) => {
+                std::sync::Arc::new(adapters_ai::OpenAiReviewer::new(config.clone())?)
+            }
+        })
+    }
+}
+
+impl Settings {
+    /// The configured reviewer, as parallel agents when `PARALLEL_REVIEW_AGENTS` is on.
+    pub fn build_reviewer(
+        &self,
+    ) -> Result<std::sync::Arc<dyn domain::review::Reviewer>, domain::review::ReviewError> {
+        let reviewer = self.reviewer.build()?;
+        Ok(if self.parallel_agents {
+            std::sync::Arc::new(domain::agents::ParallelAgents::new(reviewer))
+        } else {
+            reviewer
         })
     }
 }
@@ -279,21 +307,41 @@ impl Settings {
                     timeout: Duration::from_secs(120),
                 })
             }
-            Some("openai") => {
-                return Err(invalid(
-                    "AI_PROVIDER",
-                    "openai is not available yet; use builtin or anthropic",
-                ));
-            }
+            Some("openai") => ReviewerChoice::OpenAi(adapters_ai::OpenAiConfig {
+                base_url: url("OPENAI_BASE_URL", Some("https://api.openai.com/v1"))?
+                    .unwrap_or_default(),
+                api_key: get("OPENAI_API_KEY")
+                    .filter(|k| !k.is_empty())
+                    .map(SecretString::from),
+                model: get("OPENAI_MODEL").unwrap_or_else(|| "gpt-4.1-mini".to_owned()),
+                max_tokens: u32::try_from(number("OPENAI_MAX_TOKENS", 4096, 256)?).unwrap_or(4096),
+                timeout: Duration::from_secs(number("OPENAI_TIMEOUT_SECONDS", 300, 1)?),
+            }),
             Some(other) => {
                 return Err(invalid(
                     "AI_PROVIDER",
-                    format!("expected builtin or anthropic, got '{other}'"),
+                    format!("expected builtin, anthropic or openai, got '{other}'"),
                 ));
             }
         };
+        if let ReviewerChoice::OpenAi(config) = &reviewer {
+            if config.api_key.is_none() && config.base_url.starts_with("https://api.openai.com") {
+                return Err(invalid(
+                    "OPENAI_API_KEY",
+                    "is required for api.openai.com (local servers set OPENAI_BASE_URL instead)",
+                ));
+            }
+        }
+        let parallel_agents = flag("PARALLEL_REVIEW_AGENTS")?;
+        let review_budget = domain::budget::Budget {
+            chunk_tokens: usize::try_from(number("REVIEW_CHUNK_TOKENS", 24_000, 500)?)
+                .unwrap_or(24_000),
+            max_chunks: usize::try_from(number("REVIEW_MAX_CHUNKS", 8, 1)?).unwrap_or(8),
+        };
         Ok(Self {
             reviewer,
+            parallel_agents,
+            review_budget,
             run_workers: true,
             workers,
             github_api_url,
@@ -470,7 +518,48 @@ mod tests {
         assert!(!format!("{s:?}").contains("sk-ant-secret"));
         assert_eq!(
             settings(&[("AI_PROVIDER", "openai")]).unwrap_err().name,
+            "OPENAI_API_KEY",
+            "OpenAI itself needs a key"
+        );
+        let s = settings(&[
+            ("AI_PROVIDER", "openai"),
+            ("OPENAI_BASE_URL", "http://localhost:11434/v1/"),
+            ("OPENAI_MODEL", "qwen2.5-coder"),
+        ])
+        .unwrap();
+        let ReviewerChoice::OpenAi(config) = &s.reviewer else {
+            panic!("openai expected")
+        };
+        assert_eq!(
+            (config.base_url.as_str(), config.api_key.is_none()),
+            ("http://localhost:11434/v1", true),
+            "a local server needs no key"
+        );
+        assert_eq!(
+            settings(&[("AI_PROVIDER", "gemini")]).unwrap_err().name,
             "AI_PROVIDER"
+        );
+    }
+
+    #[test]
+    fn parallel_agents_and_the_review_budget_are_settings() {
+        let s = settings(&[]).unwrap();
+        assert!(!s.parallel_agents);
+        assert_eq!(s.review_budget, domain::budget::Budget::default());
+        let s = settings(&[
+            ("PARALLEL_REVIEW_AGENTS", "true"),
+            ("REVIEW_CHUNK_TOKENS", "8000"),
+            ("REVIEW_MAX_CHUNKS", "3"),
+        ])
+        .unwrap();
+        assert!(s.parallel_agents);
+        assert_eq!(
+            (s.review_budget.chunk_tokens, s.review_budget.max_chunks),
+            (8000, 3)
+        );
+        assert_eq!(
+            settings(&[("REVIEW_MAX_CHUNKS", "0")]).unwrap_err().name,
+            "REVIEW_MAX_CHUNKS"
         );
     }
 

@@ -77,10 +77,11 @@ pub fn start_workers(
 ) -> Result<WorkerPool, StartupError> {
     let github = GitHub::new(settings.github_config())?;
     let reviewer = settings
-        .reviewer
-        .build()
+        .build_reviewer()
         .map_err(|e| StartupError::Reviewer(e.to_string()))?;
-    let handler = Arc::new(ReviewPullRequest::new(Arc::new(github), reviewer));
+    let handler = Arc::new(
+        ReviewPullRequest::new(Arc::new(github), reviewer).with_budget(settings.review_budget),
+    );
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
         &prefix,

@@ -181,45 +181,6 @@ impl ReviewPullRequest {
         Ok(None)
     }
 
-    /// Reviews every request of the plan, in order, and merges the answers.
-    async fn review_plan(
-        &self,
-        template: &ReviewRequest,
-        plan: &Plan,
-    ) -> Result<ReviewDraft, ReviewError> {
-        let count = plan.chunks.len();
-        let mut parts = Vec::with_capacity(count);
-        for (i, chunk) in plan.chunks.iter().enumerate() {
-            let mut request = template.clone();
-            request.files = chunk.clone();
-            let draft = self.reviewer.review(&request).await?;
-            parts.push((format!("Part {} of {count}", i + 1), draft));
-        }
-        let mut draft = if parts.is_empty() {
-            ReviewDraft {
-                summary: "Nothing in this change is for a reviewer to read.".to_owned(),
-                ..ReviewDraft::default()
-            }
-        } else {
-            ReviewDraft::merge(parts)
-        };
-        if count > 1 {
-            draft.summary = format!(
-                "This pull request was reviewed in {count} parts.\n\n{}",
-                draft.summary
-            );
-        }
-        // The plan's reasons come first; a reviewer's own (it may classify too) are not repeated.
-        let mut not_covered = plan.not_covered.clone();
-        for (path, why) in draft.not_covered {
-            if !not_covered.iter().any(|(p, _)| *p == path) {
-                not_covered.push((path, why));
-            }
-        }
-        draft.not_covered = not_covered;
-        Ok(draft)
-    }
-
     /// Posts the review. When GitHub refuses it (422) and it has inline comments, each comment is
     /// tried alone in a pending review that is deleted at once; exactly the refused ones move into
     /// the body and the review is posted again. Returns the posted review and how many moved.
@@ -412,7 +373,7 @@ impl ReviewPullRequest {
             },
         };
         let reviewing = Instant::now();
-        let mut draft = match self.review_plan(&template, &planned).await {
+        let mut draft = match review_in_chunks(self.reviewer.as_ref(), &template, &planned).await {
             Ok(draft) => draft,
             Err(ReviewError::Transient(error)) => {
                 return Ok(JobResult::Transient {
@@ -483,6 +444,45 @@ impl ReviewPullRequest {
             }),
         })
     }
+}
+
+/// Reviews every request of the plan, in order, and merges the answers.
+pub async fn review_in_chunks(
+    reviewer: &dyn Reviewer,
+    template: &ReviewRequest,
+    plan: &Plan,
+) -> Result<ReviewDraft, ReviewError> {
+    let count = plan.chunks.len();
+    let mut parts = Vec::with_capacity(count);
+    for (i, chunk) in plan.chunks.iter().enumerate() {
+        let mut request = template.clone();
+        request.files = chunk.clone();
+        let draft = reviewer.review(&request).await?;
+        parts.push((format!("Part {} of {count}", i + 1), draft));
+    }
+    let mut draft = if parts.is_empty() {
+        ReviewDraft {
+            summary: "Nothing in this change is for a reviewer to read.".to_owned(),
+            ..ReviewDraft::default()
+        }
+    } else {
+        ReviewDraft::merge(parts)
+    };
+    if count > 1 {
+        draft.summary = format!(
+            "This pull request was reviewed in {count} parts.\n\n{}",
+            draft.summary
+        );
+    }
+    // The plan's reasons come first; a reviewer's own (it may classify too) are not repeated.
+    let mut not_covered = plan.not_covered.clone();
+    for (path, why) in draft.not_covered {
+        if !not_covered.iter().any(|(p, _)| *p == path) {
+            not_covered.push((path, why));
+        }
+    }
+    draft.not_covered = not_covered;
+    Ok(draft)
 }
 
 /// A commit's first 12 characters, as reviews show it.
