@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use adapters_db::Db;
-use adapters_db::entities::{deliveries, events};
+use adapters_db::entities::{deliveries, event_runs, events};
 use app_server::{Application, Settings};
 use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::Value;
@@ -274,6 +274,71 @@ impl TestApp {
             .all(self.db.connection())
             .await
             .expect("read events")
+    }
+
+    /// Delivers a signed `pull_request` webhook (`action`: opened, synchronize, ...) for `repo`#`number`
+    /// at head `sha`, asserts it was received, and returns the event id.
+    pub async fn deliver_pull_request(
+        &self,
+        repo: &str,
+        number: u64,
+        sha: &str,
+        action: &str,
+    ) -> i64 {
+        let body = serde_json::json!({
+            "action": action,
+            "number": number,
+            "pull_request": {"number": number, "state": "open", "draft": false, "head": {"sha": sha},
+                             "updated_at": chrono::Utc::now().to_rfc3339()},
+            "repository": {"full_name": repo},
+            "sender": {"login": "dev", "type": "User"},
+        })
+        .to_string()
+        .into_bytes();
+        let answer = self
+            .deliver(
+                "pull_request",
+                &delivery_id(),
+                &body,
+                Some(&sign(CORPUS_SECRET, &body)),
+            )
+            .await;
+        assert_eq!(answer.body["status"], "received", "{}", answer.body);
+        answer.body["event_id"].as_i64().expect("event id")
+    }
+
+    /// Waits (up to 60 s) until the event is no longer pending or processing, and returns it.
+    pub async fn finished_event(&self, id: i64) -> events::Model {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let event = events::Entity::find_by_id(id)
+                .one(self.db.connection())
+                .await
+                .expect("read event")
+                .expect("event exists");
+            if !matches!(event.status.as_str(), "pending" | "processing") {
+                return event;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "event {id} stuck as {}",
+                event.status
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    /// The recorded result (JSON) of the event's last run.
+    pub async fn last_run_result(&self, id: i64) -> Value {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let runs = event_runs::Entity::find()
+            .filter(event_runs::Column::EventId.eq(id))
+            .order_by_asc(event_runs::Column::Id)
+            .all(self.db.connection())
+            .await
+            .expect("read runs");
+        let run = runs.last().expect("a run");
+        serde_json::from_str(run.result.as_deref().unwrap_or("null")).expect("result JSON")
     }
 
     /// Every delivery-log row, oldest first.

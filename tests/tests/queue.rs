@@ -24,7 +24,6 @@ on_both_backends!(
     a_queued_event_is_reviewed_and_one_review_posted,
     the_anthropic_reviewer_reviews_through_the_same_pipeline,
     a_retry_after_posting_posts_nothing_more,
-    a_new_commit_repeats_no_finding_already_posted,
     a_closed_pull_request_is_skipped_and_a_moved_one_superseded,
     a_transient_failure_is_retried_later_and_a_permanent_one_fails,
     an_expired_lease_is_reclaimed_by_another_worker,
@@ -256,50 +255,6 @@ async fn a_retry_after_posting_posts_nothing_more(backend: Backend) {
         ),
         (Some(555), Some(true))
     );
-}
-
-async fn a_new_commit_repeats_no_finding_already_posted(backend: Backend) {
-    let github = FakeGitHub::start().await;
-    let next = "b".repeat(40);
-    github.serve_pull_request(REPO, 7, &next, "open").await;
-    github.serve_diff(REPO, 7, DIFF).await;
-    github.accept_reviews(REPO, 7).await;
-    let Some(app) = app_with_workers(backend, &github).await else {
-        return;
-    };
-    // An earlier review (another event) already reported both findings of this diff.
-    let first = deliver(&app, 7, &next).await;
-    wait_for(&app.db, first, terminal).await;
-    let posted = github.posted_reviews(REPO, 7).await;
-    assert_eq!(posted[0]["comments"].as_array().unwrap().len(), 2);
-    // The same diff again under a new event (a synchronize that changed nothing reviewed).
-    let deliver_again = {
-        let body = json!({
-            "action": "synchronize", "number": 7,
-            "pull_request": {"number": 7, "state": "open", "draft": false, "head": {"sha": next}, "updated_at": "2026-11-22T11:00:00Z"},
-            "repository": {"full_name": REPO}, "sender": {"login": "dev", "type": "User"},
-        })
-        .to_string()
-        .into_bytes();
-        app.deliver(
-            "pull_request",
-            &delivery_id(),
-            &body,
-            Some(&sign(CORPUS_SECRET, &body)),
-        )
-        .await
-    };
-    let second = deliver_again.body["event_id"].as_i64().unwrap();
-    wait_for(&app.db, second, terminal).await;
-    let posted = github.posted_reviews(REPO, 7).await;
-    assert_eq!(posted.len(), 2);
-    assert!(
-        posted[1]["comments"].as_array().unwrap().is_empty(),
-        "no finding repeated"
-    );
-    let result: serde_json::Value =
-        serde_json::from_str(runs(&app.db, second).await[0].result.as_deref().unwrap()).unwrap();
-    assert_eq!(result["repeated_findings_left_out"], 2);
 }
 
 async fn a_closed_pull_request_is_skipped_and_a_moved_one_superseded(backend: Backend) {

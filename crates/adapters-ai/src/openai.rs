@@ -199,7 +199,9 @@ impl Reviewer for OpenAiReviewer {
             ));
         }
         if choice["message"]["refusal"].is_string() {
-            return Err(ReviewError::Transient("the model declined to answer".into()));
+            return Err(ReviewError::Transient(
+                "the model declined to answer".into(),
+            ));
         }
         let parsed = choice["message"]["content"]
             .as_str()

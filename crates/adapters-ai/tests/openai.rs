@@ -165,7 +165,9 @@ async fn rate_limits_and_overload_are_retried_and_a_bad_key_is_permanent() {
         .respond_with(
             ResponseTemplate::new(429)
                 .insert_header("retry-after", "0")
-                .set_body_json(json!({"error": {"message": "Rate limit reached", "type": "requests"}})),
+                .set_body_json(
+                    json!({"error": {"message": "Rate limit reached", "type": "requests"}}),
+                ),
         )
         .up_to_n_times(1)
         .mount(&server)
@@ -184,7 +186,10 @@ async fn rate_limits_and_overload_are_retried_and_a_bad_key_is_permanent() {
         )
         .mount(&server)
         .await;
-    let draft = reviewer(&server, Some("k")).review(&request()).await.unwrap();
+    let draft = reviewer(&server, Some("k"))
+        .review(&request())
+        .await
+        .unwrap();
     assert_eq!(draft.findings.len(), 2);
     assert_eq!(server.received_requests().await.unwrap().len(), 3);
 
@@ -277,6 +282,9 @@ async fn context_and_focus_reach_the_prompt() {
         "Review for security only",
         "Only the commits since abc123 are shown",
     ] {
-        assert!(prompt.contains(expected), "{expected} missing from {prompt}");
+        assert!(
+            prompt.contains(expected),
+            "{expected} missing from {prompt}"
+        );
     }
 }

@@ -53,6 +53,15 @@ impl PrCache {
         self.len() == 0
     }
 
+    /// Drops the pull request, so the next read fetches it.
+    pub fn forget(&self, key: &PrKey) {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        slots.pop(key);
+    }
+
     /// The cached pull request if fresh, else `fetch`'s answer (cached on success). Callers that miss
     /// at the same time wait for the first one's fetch instead of fetching again.
     pub async fn get_or_fetch<F, Fut>(&self, key: PrKey, fetch: F) -> CodeHostResult<PullRequest>
@@ -81,6 +90,18 @@ impl PrCache {
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_forgotten_pull_request_is_fetched_again() {
+        let cache = PrCache::new(10);
+        let calls = AtomicUsize::new(0);
+        get(&cache, 1, PullRequestState::Open, &calls).await;
+        get(&cache, 1, PullRequestState::Open, &calls).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        cache.forget(&("o/r".into(), 1));
+        get(&cache, 1, PullRequestState::Open, &calls).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use domain::values::HeadSha;

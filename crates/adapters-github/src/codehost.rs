@@ -67,6 +67,10 @@ impl CodeHost for GitHub {
             .await
     }
 
+    fn forget_pull_request(&self, repo: &RepoFullName, number: u64) {
+        self.pr_cache.forget(&(repo.key(), number));
+    }
+
     async fn pull_request_diff(
         &self,
         token: Option<AccessToken>,

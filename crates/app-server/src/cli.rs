@@ -151,8 +151,7 @@ pub async fn review(
     // named.
     let plan = domain::budget::plan(files, budget);
     let template = ReviewRequest::new(diff.display().to_string(), Vec::new());
-    let draft =
-        domain::review_job::review_in_chunks(reviewer.as_ref(), &template, &plan).await?;
+    let draft = domain::review_job::review_in_chunks(reviewer.as_ref(), &template, &plan).await?;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -324,13 +324,14 @@ impl Settings {
                 ));
             }
         };
-        if let ReviewerChoice::OpenAi(config) = &reviewer {
-            if config.api_key.is_none() && config.base_url.starts_with("https://api.openai.com") {
-                return Err(invalid(
-                    "OPENAI_API_KEY",
-                    "is required for api.openai.com (local servers set OPENAI_BASE_URL instead)",
-                ));
-            }
+        if let ReviewerChoice::OpenAi(config) = &reviewer
+            && config.api_key.is_none()
+            && config.base_url.starts_with("https://api.openai.com")
+        {
+            return Err(invalid(
+                "OPENAI_API_KEY",
+                "is required for api.openai.com (local servers set OPENAI_BASE_URL instead)",
+            ));
         }
         let parallel_agents = flag("PARALLEL_REVIEW_AGENTS")?;
         let review_budget = domain::budget::Budget {

@@ -271,6 +271,9 @@ pub trait CodeHost: Send + Sync {
         repo: &RepoFullName,
         number: u64,
     ) -> CodeHostResult<PullRequest>;
+    /// Drops anything cached about the pull request, so the next [`CodeHost::pull_request`] asks
+    /// the code host itself.
+    fn forget_pull_request(&self, _repo: &RepoFullName, _number: u64) {}
     /// The unified diff of the pull request.
     async fn pull_request_diff(
         &self,

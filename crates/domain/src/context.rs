@@ -37,10 +37,11 @@ pub fn linked_issue_numbers(description: &str) -> Vec<u64> {
         if !after.is_empty() && !after.starts_with(['.', ',', ';', ')', '!', '?']) {
             continue;
         }
-        if let Ok(n) = digits.parse::<u64>() {
-            if n > 0 && !numbers.contains(&n) {
-                numbers.push(n);
-            }
+        if let Ok(n) = digits.parse::<u64>()
+            && n > 0
+            && !numbers.contains(&n)
+        {
+            numbers.push(n);
         }
         if numbers.len() == MAX_LINKED_ISSUES {
             break;

@@ -55,6 +55,12 @@ impl Marker {
     }
 }
 
+/// Entries listed per section (and per reason) before "and N more".
+const MAX_LISTED: usize = 40;
+
+/// GitHub refuses review bodies over 65,536 characters; this leaves room for the cut notice.
+const MAX_BODY: usize = 65_000;
+
 /// A finding's identity across commits: its file, category and title (not its line, which moves).
 pub fn fingerprint(finding: &Finding) -> String {
     let key = format!(
@@ -123,7 +129,7 @@ pub fn render(
     let mut body = format!("## nectr review\n\n{}\n", draft.summary);
     if !outside.is_empty() {
         body.push_str("\n### Findings outside the diff\n\n");
-        for f in &outside {
+        for f in outside.iter().take(MAX_LISTED) {
             body.push_str(&format!(
                 "- `{}:{}` **{} ({})**: {}. {}\n",
                 f.path,
@@ -134,20 +140,64 @@ pub fn render(
                 f.body
             ));
         }
+        if outside.len() > MAX_LISTED {
+            body.push_str(&format!(
+                "- … and {} more findings\n",
+                outside.len() - MAX_LISTED
+            ));
+        }
     }
     if !draft.not_covered.is_empty() {
-        body.push_str("\n### Not reviewed\n\n");
+        body.push_str(&format!(
+            "\n### Not reviewed ({} files)\n\n",
+            draft.not_covered.len()
+        ));
+        // Grouped by reason, so a pull request of thousands of files still gives a readable list.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
         for (path, why) in &draft.not_covered {
-            body.push_str(&format!("- `{path}`: {why}\n"));
+            match reasons.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                Some((_, paths)) => paths.push(path),
+                None => reasons.push((why, vec![path])),
+            }
+        }
+        for (why, paths) in reasons {
+            let listed: Vec<String> = paths
+                .iter()
+                .take(MAX_LISTED)
+                .map(|p| format!("`{p}`"))
+                .collect();
+            let more = if paths.len() > MAX_LISTED {
+                format!(" and {} more", paths.len() - MAX_LISTED)
+            } else {
+                String::new()
+            };
+            body.push_str(&format!("- {why}: {}{more}\n", listed.join(", ")));
+        }
+    }
+    let mut fingerprints: Vec<String> = Vec::new();
+    for f in &draft.findings {
+        let print = fingerprint(f);
+        if !fingerprints.contains(&print) {
+            fingerprints.push(print);
         }
     }
     let marker = Marker {
         event_id,
         head_sha: head_sha.to_owned(),
-        fingerprints: draft.findings.iter().map(fingerprint).collect(),
-    };
+        fingerprints,
+    }
+    .render();
+    let room = MAX_BODY.saturating_sub(marker.len());
+    if body.len() > room {
+        let mut cut = room;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        body.push_str("\n\n[… cut to fit GitHub's limit on a review's length]\n");
+    }
     body.push('\n');
-    body.push_str(&marker.render());
+    body.push_str(&marker);
     RenderedReview { body, comments }
 }
 
@@ -212,8 +262,35 @@ mod tests {
         assert!(
             review
                 .body
-                .contains("### Not reviewed\n\n- `Cargo.lock`: lock file")
+                .contains("### Not reviewed (1 files)\n\n- lock file: `Cargo.lock`\n"),
+            "{}",
+            review.body
         );
+    }
+
+    #[test]
+    fn thousands_of_files_not_reviewed_are_grouped_and_the_body_fits_github() {
+        let mut d = draft(vec![]);
+        d.not_covered = (0..3000)
+            .map(|i| {
+                (
+                    format!("src/file_{i}.rs"),
+                    "over the review budget".to_owned(),
+                )
+            })
+            .chain((0..3).map(|i| (format!("lock{i}.lock"), "lock file".to_owned())))
+            .collect();
+        let review = render(&d, &LineMap::default(), 1, "abc");
+        assert!(review.body.len() < 65_536);
+        assert!(review.body.contains(
+            "### Not reviewed (3003 files)\n\n- over the review budget: `src/file_0.rs`"
+        ));
+        assert!(
+            review.body.contains(
+                " and 2960 more\n- lock file: `lock0.lock`, `lock1.lock`, `lock2.lock`\n"
+            )
+        );
+        assert!(Marker::find(&review.body).is_some());
     }
 
     #[test]

@@ -281,7 +281,13 @@ impl ReviewPullRequest {
             }
         };
         let host = &self.code_host;
-        let pr = host.pull_request(None, &repo, number).await.map_err(stop)?;
+        let mut pr = host.pull_request(None, &repo, number).await.map_err(stop)?;
+        if pr.state != PullRequestState::Open || pr.head_sha.as_str() != head_sha {
+            // The answer may come from a cache older than this event (a push, a reopen): ask again
+            // before skipping or superseding anything.
+            host.forget_pull_request(&repo, number);
+            pr = host.pull_request(None, &repo, number).await.map_err(stop)?;
+        }
         match pr.state {
             PullRequestState::Closed => {
                 return Ok(JobResult::Skipped {
@@ -336,16 +342,16 @@ impl ReviewPullRequest {
                 last_reviewed = Some((review.id, marker.head_sha));
             }
         }
-        if let Some((id, sha)) = &last_reviewed {
-            if sha == head_sha {
-                return Ok(JobResult::Completed {
-                    result: json!({
-                        "review_id": id,
-                        "already_reviewed": true,
-                        "reason": "nectr already reviewed this head commit",
-                    }),
-                });
-            }
+        if let Some((id, sha)) = &last_reviewed
+            && sha == head_sha
+        {
+            return Ok(JobResult::Completed {
+                result: json!({
+                    "review_id": id,
+                    "already_reviewed": true,
+                    "reason": "nectr already reviewed this head commit",
+                }),
+            });
         }
 
         let changed = host

@@ -365,3 +365,28 @@ async fn a_rate_limit_while_gathering_context_retries_at_its_reset() {
         JobResult::Transient { retry_at: Some(t), .. } if t == at
     ));
 }
+
+#[tokio::test]
+async fn a_cached_pull_request_older_than_the_event_is_asked_for_again() {
+    let mut host = MockCodeHost::new();
+    let mut stale = pr("dev", "");
+    stale.head_sha = HeadSha::parse(OLD).unwrap();
+    let mut answers = vec![pr("dev", ""), stale];
+    host.expect_pull_request()
+        .times(2)
+        .returning(move |_, _, _| Ok(answers.pop().unwrap()));
+    host.expect_forget_pull_request().times(1).return_const(());
+    host.expect_token_owner().returning(|_| Ok(None));
+    host.expect_reviews().returning(|_, _, _| Ok(vec![]));
+    host.expect_pull_request_files()
+        .returning(|_, _, _| Ok(vec![file("src/a.rs", PATCH)]));
+    no_context(&mut host);
+    host.expect_post_review()
+        .times(1)
+        .returning(|_, _, _, _| Ok(posted(1)));
+    let handler = ReviewPullRequest::new(Arc::new(host), Arc::new(reviewer(vec![])));
+    assert!(
+        matches!(handler.handle(&job()).await, JobResult::Completed { .. }),
+        "not superseded by a stale cache"
+    );
+}
