@@ -36,4 +36,9 @@ bench-ingest:
 bench-queue:
     NECTR_TEST_POSTGRES_URL="${NECTR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" cargo bench -p nectr-tests --bench queue
 
-bench: bench-ingest bench-queue
+# Review pipeline time with an instantly answering reviewer (100 / 1,000 / 3,000 files), and the diff
+# parser's throughput.
+bench-review:
+    cargo bench -p nectr-tests --bench review
+
+bench: bench-ingest bench-queue bench-review

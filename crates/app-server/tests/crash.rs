@@ -13,7 +13,7 @@ use adapters_db::Db;
 use adapters_db::entities::{event_runs, events};
 use sea_orm::EntityTrait;
 use serde_json::json;
-use wiremock::matchers::{header, method, path_regex};
+use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 mod common;
@@ -47,7 +47,7 @@ fn start(dir: &std::path::Path, port: u16, github: &str) -> Server {
 type Posted = Arc<Mutex<HashMap<u64, Vec<serde_json::Value>>>>;
 
 /// A fake GitHub that answers every pull request as open at `SHA` (a little slowly, so work is in
-/// flight), serves a one-line diff, and keeps the reviews posted on each pull request.
+/// flight), lists one changed file, and keeps the reviews posted on each pull request.
 async fn fake_github() -> (MockServer, Posted) {
     let server = MockServer::start().await;
     let number_of = |req: &Request| -> u64 {
@@ -59,11 +59,11 @@ async fn fake_github() -> (MockServer, Posted) {
             .unwrap_or(0)
     };
     Mock::given(method("GET"))
-        .and(path_regex(r"^/repos/acme/backend/pulls/\d+$"))
-        .and(header("accept", "application/vnd.github.v3.diff"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(
-            "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1 +1,2 @@\n fn a() {}\n+// TODO: more\n",
-        ))
+        .and(path_regex(r"^/repos/acme/backend/pulls/\d+/files$"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "sha": "bbcd538c8e72b8c175046e27cc8f907076331401", "filename": "src/a.rs", "status": "modified",
+            "additions": 1, "deletions": 0, "changes": 1, "patch": "@@ -1 +1,2 @@\n fn a() {}\n+// TODO: more",
+        }])))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
