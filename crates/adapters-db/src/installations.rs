@@ -1,11 +1,12 @@
 //! Installations: which repositories are connected, and the secret their deliveries are signed with.
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::ports::InstallationStore;
 use domain::values::{RepoFullName, WebhookSecret};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
+use crate::accounts::secret_context;
 use crate::entities::installations::{self, Column};
 use crate::{Db, DbError, Result};
 
@@ -20,8 +21,7 @@ impl Db {
         secret: &WebhookSecret,
     ) -> domain::Result<i64> {
         let now = Utc::now();
-        let secret = String::from_utf8(secret.expose().to_vec())
-            .map_err(|_| domain::Error::Permanent("webhook secret is not UTF-8".into()))?;
+        let secret = self.seal(secret.expose(), &secret_context(&repository.key()))?;
         let row = installations::ActiveModel {
             user_id: Set(user_id),
             repo_full_name: Set(repository.as_str().to_owned()),
@@ -40,7 +40,8 @@ impl Db {
         Ok(inserted.last_insert_id)
     }
 
-    async fn active_installation(
+    /// The repository's active installation, whoever connected it.
+    pub async fn active_installation(
         &self,
         repository: &RepoFullName,
     ) -> Result<Option<installations::Model>> {
@@ -49,6 +50,60 @@ impl Db {
             .filter(Column::IsActive.eq(true))
             .one(&self.reader)
             .await?)
+    }
+
+    /// Marks an installation inactive: its deliveries are no longer accepted with its secret.
+    pub async fn deactivate_installation(&self, id: i64) -> Result<()> {
+        installations::Entity::update(installations::ActiveModel {
+            id: Set(id),
+            is_active: Set(false),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    /// Stores a rotated secret: the new one is current, the old one is accepted until `grace_until`.
+    pub async fn rotate_installation_secret(
+        &self,
+        installation: &installations::Model,
+        secret: &WebhookSecret,
+        grace_until: DateTime<Utc>,
+    ) -> Result<()> {
+        let sealed = self.seal(secret.expose(), &secret_context(&installation.repo_key))?;
+        installations::Entity::update(installations::ActiveModel {
+            id: Set(installation.id),
+            webhook_secret: Set(sealed),
+            previous_webhook_secret: Set(Some(installation.webhook_secret.clone())),
+            previous_secret_expires_at: Set(Some(grace_until)),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    fn open_secret(&self, installation: &installations::Model, sealed: &str) -> Result<WebhookSecret> {
+        let bytes = self.open(
+            sealed,
+            &secret_context(&installation.repo_key),
+            &format!("installation {}'s webhook secret", installation.id),
+        )?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            DbError::Corrupt(format!(
+                "installation {}'s webhook secret is not UTF-8",
+                installation.id
+            ))
+        })?;
+        WebhookSecret::parse(&text).map_err(|_| {
+            DbError::Corrupt(format!(
+                "installation {} has an invalid webhook secret",
+                installation.id
+            ))
+        })
     }
 }
 
@@ -61,12 +116,14 @@ impl InstallationStore for Db {
         let Some(installation) = self.active_installation(repository).await? else {
             return Ok(Vec::new());
         };
-        let secret = WebhookSecret::parse(&installation.webhook_secret).map_err(|_| {
-            DbError::Corrupt(format!(
-                "installation {} has an invalid webhook secret",
-                installation.id
-            ))
-        })?;
-        Ok(vec![secret])
+        let mut secrets = vec![self.open_secret(&installation, &installation.webhook_secret)?];
+        if let (Some(previous), Some(until)) = (
+            &installation.previous_webhook_secret,
+            installation.previous_secret_expires_at,
+        ) && until > Utc::now()
+        {
+            secrets.push(self.open_secret(&installation, previous)?);
+        }
+        Ok(secrets)
     }
 }

@@ -1,14 +1,19 @@
 //! nectr's database adapter (sea-orm): implements the domain's event store, delivery log and
 //! installation store on SQLite (the default, a file created if missing) and PostgreSQL (production).
 
+mod accounts;
 mod deliveries;
 pub mod entities;
 mod error;
 mod events;
 mod installations;
+pub mod manage;
 mod queue;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use domain::crypto::Keyring;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -28,6 +33,8 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Db {
     reader: DatabaseConnection,
     writer: DatabaseConnection,
+    /// Seals and opens access tokens and webhook secrets; without it they cannot be stored or read.
+    keyring: Option<Arc<Keyring>>,
 }
 
 impl Db {
@@ -64,14 +71,25 @@ impl Db {
             };
             let writer = connect(sqlite(options(1))).await?;
             let reader = connect(sqlite(options(8))).await?;
-            Ok(Self { reader, writer })
+            Ok(Self {
+                reader,
+                writer,
+                keyring: None,
+            })
         } else {
             let pool = connect(options(32)).await?;
             Ok(Self {
                 reader: pool.clone(),
                 writer: pool,
+                keyring: None,
             })
         }
+    }
+
+    /// The keys access tokens and webhook secrets are sealed with (`ENCRYPTION_KEYS`).
+    pub fn with_keyring(mut self, keyring: Arc<Keyring>) -> Self {
+        self.keyring = Some(keyring);
+        self
     }
 
     /// Applies every pending migration.

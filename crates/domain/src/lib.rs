@@ -6,6 +6,7 @@ pub mod budget;
 pub mod classify;
 pub mod codehost;
 pub mod context;
+pub mod crypto;
 pub mod delivery;
 pub mod diff;
 pub mod error;

@@ -12,11 +12,16 @@ pub struct Model {
     /// `repo_full_name` in lower case: at most one active installation per key.
     pub repo_key: String,
     pub webhook_id: Option<i64>,
+    /// Sealed (`enc:v1:…`, see `domain::crypto`).
     #[sea_orm(column_type = "Text")]
     pub webhook_secret: String,
     pub is_active: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The secret before the last rotation (sealed), accepted until `previous_secret_expires_at`.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub previous_webhook_secret: Option<String>,
+    pub previous_secret_expires_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

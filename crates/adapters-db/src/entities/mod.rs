@@ -4,4 +4,6 @@ pub mod deliveries;
 pub mod event_runs;
 pub mod events;
 pub mod installations;
+pub mod oauth_states;
+pub mod sessions;
 pub mod users;
