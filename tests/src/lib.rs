@@ -123,6 +123,12 @@ impl Drop for DbGuard {
     }
 }
 
+/// The encryption keys test apps run with (`ENCRYPTION_KEYS`): key `t1`, 32 bytes 0..=31.
+pub const TEST_ENCRYPTION_KEYS: &str = "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+/// The session-signing key test apps run with (`SESSION_KEY`).
+pub const TEST_SESSION_KEY: &str = "test-session-key-0123456789abcdef-0123";
+
 /// A running nectr with its own database.
 #[derive(Debug)]
 pub struct TestApp {
@@ -194,6 +200,8 @@ impl TestApp {
             ("PORT".into(), "0".into()),
             ("GITHUB_API_URL".into(), "http://127.0.0.1:9".into()),
             ("GITHUB_OAUTH_URL".into(), "http://127.0.0.1:9".into()),
+            ("ENCRYPTION_KEYS".into(), TEST_ENCRYPTION_KEYS.into()),
+            ("SESSION_KEY".into(), TEST_SESSION_KEY.into()),
         ]);
         env.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let mut settings =

@@ -3,8 +3,10 @@
 
 pub mod cli;
 pub mod error;
+pub mod keys;
 pub mod request_id;
 pub mod routes;
+pub mod session;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;

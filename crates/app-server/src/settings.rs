@@ -64,6 +64,19 @@ pub struct Settings {
     pub parallel_agents: bool,
     /// `REVIEW_CHUNK_TOKENS` and `REVIEW_MAX_CHUNKS`.
     pub review_budget: domain::budget::Budget,
+    /// `SESSION_KEY`: signs session cookies (at least 32 characters). Required in production; in
+    /// development a generated one is kept beside the database.
+    pub session_key: Option<SecretString>,
+    /// `ENCRYPTION_KEYS`: `id:base64key[,id:base64key…]`, newest first; seals access tokens and
+    /// webhook secrets. Required in production; in development a generated one is kept beside the
+    /// database.
+    pub encryption_keys: Option<SecretString>,
+    /// `WEBHOOK_SECRET_GRACE_SECONDS`: how long a rotated-out webhook secret is still accepted.
+    pub secret_grace: Duration,
+    /// `SESSION_TTL_HOURS`: how long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// `FRONTEND_URL`: where sign-in returns to (default: `/auth/me`).
+    pub frontend_url: Option<String>,
     pub workers: crate::workers::WorkerConfig,
 }
 
@@ -101,6 +114,14 @@ impl fmt::Debug for Settings {
             .field("reviewer", &self.reviewer)
             .field("parallel_agents", &self.parallel_agents)
             .field("review_budget", &self.review_budget)
+            .field("session_key", &self.session_key.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "encryption_keys",
+                &self.encryption_keys.as_ref().map(|_| "[REDACTED]"),
+            )
+            .field("secret_grace", &self.secret_grace)
+            .field("session_ttl", &self.session_ttl)
+            .field("frontend_url", &self.frontend_url)
             .field("workers", &self.workers)
             .finish()
     }
@@ -339,10 +360,44 @@ impl Settings {
                 .unwrap_or(24_000),
             max_chunks: usize::try_from(number("REVIEW_MAX_CHUNKS", 8, 1)?).unwrap_or(8),
         };
+        let session_key = get("SESSION_KEY").filter(|k| !k.is_empty());
+        if let Some(key) = &session_key
+            && key.len() < 32
+        {
+            return Err(invalid(
+                "SESSION_KEY",
+                "must be at least 32 characters (e.g. `openssl rand -base64 48`)",
+            ));
+        }
+        let encryption_keys = get("ENCRYPTION_KEYS").filter(|k| !k.is_empty());
+        if let Some(keys) = &encryption_keys {
+            domain::crypto::Keyring::parse(keys)
+                .map_err(|e| invalid("ENCRYPTION_KEYS", e.to_string()))?;
+        }
+        if env == AppEnv::Production {
+            if session_key.is_none() {
+                return Err(invalid(
+                    "SESSION_KEY",
+                    "is required in production (at least 32 random characters)",
+                ));
+            }
+            if encryption_keys.is_none() {
+                return Err(invalid(
+                    "ENCRYPTION_KEYS",
+                    "is required in production (`app-server keygen` prints one)",
+                ));
+            }
+        }
+        let frontend_url = url("FRONTEND_URL", None)?;
         Ok(Self {
             reviewer,
             parallel_agents,
             review_budget,
+            session_key: session_key.map(SecretString::from),
+            encryption_keys: encryption_keys.map(SecretString::from),
+            secret_grace: Duration::from_secs(number("WEBHOOK_SECRET_GRACE_SECONDS", 3600, 0)?),
+            session_ttl: Duration::from_secs(3600 * number("SESSION_TTL_HOURS", 168, 1)?),
+            frontend_url,
             run_workers: true,
             workers,
             github_api_url,
@@ -445,7 +500,44 @@ mod tests {
                 .unwrap()
                 .allow_unsigned_webhooks
         );
-        assert!(settings(&[("APP_ENV", "production")]).unwrap().log_json);
+        assert!(
+            settings(&[("APP_ENV", "production"), SESSION, KEYS])
+                .unwrap()
+                .log_json
+        );
+    }
+
+    const SESSION: (&str, &str) = ("SESSION_KEY", "0123456789abcdef0123456789abcdef");
+    const KEYS: (&str, &str) = (
+        "ENCRYPTION_KEYS",
+        "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    );
+
+    #[test]
+    fn production_refuses_to_start_without_strong_session_and_encryption_keys() {
+        let prod = ("APP_ENV", "production");
+        assert_eq!(settings(&[prod, KEYS]).unwrap_err().name, "SESSION_KEY");
+        assert_eq!(settings(&[prod, SESSION]).unwrap_err().name, "ENCRYPTION_KEYS");
+        assert_eq!(
+            settings(&[prod, KEYS, ("SESSION_KEY", "short")])
+                .unwrap_err()
+                .name,
+            "SESSION_KEY"
+        );
+        assert_eq!(
+            settings(&[prod, SESSION, ("ENCRYPTION_KEYS", "k1:c2hvcnQ=")])
+                .unwrap_err()
+                .name,
+            "ENCRYPTION_KEYS",
+            "a 5-byte key"
+        );
+        let s = settings(&[prod, SESSION, KEYS]).unwrap();
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("0123456789abcdef") && !shown.contains("AAECAwQF"));
+        assert!(
+            settings(&[]).unwrap().session_key.is_none(),
+            "development generates its own"
+        );
     }
 
     #[test]

@@ -9,24 +9,60 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_db::Db;
 use adapters_github::GitHub;
+use domain::codehost::{CodeHost, OAuthClient, WebhookManager};
 use domain::ingest::IngestService;
 use domain::ports::SystemClock;
 use domain::review_job::ReviewPullRequest;
 use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 
+use crate::keys::Keys;
 use crate::routes;
 use crate::settings::{AppEnv, Settings};
 use crate::workers::WorkerPool;
 
 /// What handlers share: ports behind `Arc`s, no generics.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub ingest: IngestService,
     pub max_body_bytes: usize,
     /// Wakes an idle worker of this process when work is queued.
     pub wake: Arc<Notify>,
+    pub keys: Keys,
+    pub code_host: Arc<dyn CodeHost>,
+    pub hooks: Arc<dyn WebhookManager>,
+    pub oauth_client: Arc<dyn OAuthClient>,
+    pub oauth: OAuthSettings,
+    /// Where GitHub delivers webhooks (`BACKEND_URL` + the webhook path).
+    pub webhook_url: Option<String>,
+    /// How long a rotated-out webhook secret is still accepted.
+    pub secret_grace: std::time::Duration,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("oauth", &self.oauth)
+            .field("webhook_url", &self.webhook_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The sign-in flow's settings.
+#[derive(Debug, Clone)]
+pub struct OAuthSettings {
+    pub client_id: Option<String>,
+    /// `GITHUB_OAUTH_URL`.
+    pub oauth_url: String,
+    /// `BACKEND_URL/auth/github/callback`, when `BACKEND_URL` is set.
+    pub callback_url: Option<String>,
+    pub session_ttl: std::time::Duration,
+    /// Session cookies are `Secure` in production.
+    pub secure_cookies: bool,
+    /// Where the browser goes after signing in (`FRONTEND_URL`, else `/auth/me`).
+    pub after_sign_in: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +78,8 @@ pub enum StartupError {
     GitHub(#[from] domain::codehost::CodeHostError),
     #[error("reviewer: {0}")]
     Reviewer(String),
+    #[error("keys: {0}")]
+    Keys(String),
 }
 
 /// The running server (and, unless turned off, its review workers).
@@ -105,7 +143,13 @@ impl Application {
     /// `run_workers` is off) and binds `HOST:PORT` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let signal = ShutdownSignal::listen();
-        let db = database(&settings).await?;
+        let keys = crate::keys::load(&settings)?;
+        let db = database(&settings).await?.with_keyring(keys.keyring.clone());
+        // Values stored before encryption, or under a key since rotated out, are sealed anew.
+        let sealed = db.seal_stored_secrets().await?;
+        if sealed > 0 {
+            tracing::info!(count = sealed, key = keys.keyring.current_id(), "secrets sealed with the current key");
+        }
         if settings.env == AppEnv::Production && settings.github_webhook_secret.is_none() {
             tracing::warn!(
                 "GITHUB_WEBHOOK_SECRET is not set: deliveries for repositories without an installation will be refused"
@@ -127,11 +171,32 @@ impl Application {
             policy,
         );
         let wake = Arc::new(Notify::new());
+        let github = Arc::new(GitHub::new(settings.github_config())?);
         let state = AppState {
             db: db.clone(),
             ingest,
             max_body_bytes,
             wake: wake.clone(),
+            keys,
+            code_host: github.clone(),
+            hooks: github.clone(),
+            oauth_client: github,
+            oauth: OAuthSettings {
+                client_id: settings.github_client_id.clone(),
+                oauth_url: settings.github_oauth_url.clone(),
+                callback_url: settings
+                    .backend_url
+                    .as_ref()
+                    .map(|b| format!("{b}/auth/github/callback")),
+                session_ttl: settings.session_ttl,
+                secure_cookies: settings.env == AppEnv::Production,
+                after_sign_in: settings
+                    .frontend_url
+                    .clone()
+                    .unwrap_or_else(|| "/auth/me".to_owned()),
+            },
+            webhook_url: settings.webhook_url(),
+            secret_grace: settings.secret_grace,
         };
 
         let address = format!("{}:{}", settings.host, settings.port);
@@ -263,6 +328,26 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
                 web::resource("/api/v1/webhooks/github")
                     .route(web::post().to(routes::webhooks::github)),
             )
+            .route("/auth/github", web::get().to(routes::auth::start))
+            .route("/auth/github/callback", web::get().to(routes::auth::callback))
+            .route("/auth/me", web::get().to(routes::auth::me))
+            .route("/auth/logout", web::post().to(routes::auth::logout))
+            .route("/api/v1/repos", web::get().to(routes::repos::list))
+            .service(
+                web::resource("/api/v1/repos/{owner}/{repo}/install")
+                    .route(web::post().to(routes::repos::install))
+                    .route(web::delete().to(routes::repos::uninstall)),
+            )
+            .route(
+                "/api/v1/repos/{owner}/{repo}/rotate-secret",
+                web::post().to(routes::repos::rotate_secret),
+            )
+            .route("/api/v1/events", web::get().to(routes::manage::events))
+            .route("/api/v1/events/{id}", web::get().to(routes::manage::event))
+            .route("/api/v1/events/{id}/retry", web::post().to(routes::manage::retry))
+            .route("/api/v1/reviews", web::get().to(routes::manage::reviews))
+            .route("/api/v1/deliveries", web::get().to(routes::manage::deliveries))
+            .route("/api/v1/deliveries/{id}", web::get().to(routes::manage::delivery))
             .default_service(web::to(routes::not_found))
     })
     .listen(listener)

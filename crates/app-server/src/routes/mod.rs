@@ -1,6 +1,9 @@
 //! HTTP routes, one file per resource.
 
+pub mod auth;
 pub mod health;
+pub mod manage;
+pub mod repos;
 pub mod webhooks;
 
 use actix_web::HttpResponse;
