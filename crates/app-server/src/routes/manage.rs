@@ -1,6 +1,9 @@
 //! The management API: events, reviews and deliveries of the caller's connected repositories, as
 //! JSON pages (`?page=1&per_page=50`, at most 100). Another user's resource answers 404, never its data.
 
+// Helpers hand back a ready answer as their error: a response is what the handler returns anyway.
+#![allow(clippy::result_large_err)]
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use adapters_db::entities::{deliveries, event_runs, events};
