@@ -7,7 +7,7 @@ use std::time::Duration;
 use adapters_github::{GitHub, GitHubConfig};
 use domain::codehost::AccessToken;
 use serde_json::{Value, json};
-use wiremock::matchers::{header, method, path, path_regex};
+use wiremock::matchers::{body_string_contains, header, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 /// The token the fake's helpers expect when none is named.
@@ -205,6 +205,117 @@ impl FakeGitHub {
                 "type": "file", "encoding": "base64", "size": text.len(), "name": file.rsplit('/').next(),
                 "path": file, "sha": "3d21ec53a331a6f037a91c368710b99387d012c1", "content": encoded,
             })))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Serves GitHub's side of a sign-in: `code` is exchanged for `token`, which belongs to `login`
+    /// (GitHub id `id`) and sees `repos` (with admin rights). Other codes get GitHub's
+    /// `bad_verification_code` answer.
+    pub async fn serve_sign_in(
+        &self,
+        code: &str,
+        token: &str,
+        login: &str,
+        id: u64,
+        repos: &[&str],
+    ) {
+        Mock::given(method("POST"))
+            .and(path("/login/oauth/access_token"))
+            .and(body_string_contains(format!("\"code\":\"{code}\"")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "access_token": token, "scope": "repo,read:user,user:email", "token_type": "bearer",
+            })))
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/login/oauth/access_token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "error": "bad_verification_code",
+                "error_description": "The code passed is incorrect or expired.",
+            })))
+            .with_priority(10)
+            .mount(&self.server)
+            .await;
+        let bearer = format!("Bearer {token}");
+        Mock::given(method("GET"))
+            .and(path("/user"))
+            .and(header("authorization", bearer.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "login": login, "id": id, "type": "User", "name": login, "email": null,
+                "avatar_url": format!("https://avatars.githubusercontent.com/u/{id}"),
+            })))
+            .mount(&self.server)
+            .await;
+        let listed: Vec<Value> = repos
+            .iter()
+            .map(|r| {
+                json!({
+                    "full_name": r, "private": true, "default_branch": "main",
+                    "html_url": format!("https://github.com/{r}"),
+                    "permissions": {"admin": true, "push": true, "pull": true},
+                })
+            })
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/user/repos"))
+            .and(header("authorization", bearer.as_str()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(listed)))
+            .mount(&self.server)
+            .await;
+    }
+
+    /// Keeps webhooks on every repository as GitHub does: `POST /repos/{o}/{r}/hooks` creates one
+    /// (ids from 5000), `PATCH …/hooks/{id}/config` changes its secret, `DELETE …/hooks/{id}` removes
+    /// it (404 when it is not there).
+    pub async fn keep_hooks(&self) {
+        let hooks: Arc<Mutex<Vec<(u64, Value)>>> = Arc::default();
+        let (created, deleted) = (hooks.clone(), hooks);
+        let next = Arc::new(Mutex::new(5000u64));
+        Mock::given(method("POST"))
+            .and(path_regex(r"^/repos/[^/]+/[^/]+/hooks$"))
+            .respond_with(move |req: &Request| {
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let mut id = next.lock().unwrap();
+                *id += 1;
+                let hook = json!({
+                    "type": "Repository", "id": *id, "name": "web", "active": true,
+                    "events": body["events"], "config": {"url": body["config"]["url"], "content_type": "json", "insecure_ssl": "0"},
+                });
+                created.lock().unwrap().push((*id, hook.clone()));
+                ResponseTemplate::new(201).set_body_json(hook)
+            })
+            .mount(&self.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path_regex(r"^/repos/[^/]+/[^/]+/hooks/[0-9]+/config$"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                json!({"content_type": "json", "insecure_ssl": "0", "url": "https://nectr.example/api/v1/webhooks/github"}),
+            ))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path_regex(r"^/repos/[^/]+/[^/]+/hooks/[0-9]+$"))
+            .respond_with(move |req: &Request| {
+                let id: u64 = req
+                    .url
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or(0);
+                let mut hooks = deleted.lock().unwrap();
+                match hooks.iter().position(|(h, _)| *h == id) {
+                    Some(i) => {
+                        hooks.remove(i);
+                        ResponseTemplate::new(204)
+                    }
+                    None => {
+                        ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))
+                    }
+                }
+            })
             .mount(&self.server)
             .await;
     }

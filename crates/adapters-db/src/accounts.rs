@@ -135,7 +135,11 @@ impl Db {
         Ok(())
     }
 
-    pub async fn create_oauth_state(&self, state_hash: &str, expires_at: DateTime<Utc>) -> Result<()> {
+    pub async fn create_oauth_state(
+        &self,
+        state_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
         oauth_states::Entity::insert(oauth_states::ActiveModel {
             state_hash: Set(state_hash.to_owned()),
             created_at: Set(Utc::now()),

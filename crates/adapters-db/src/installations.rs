@@ -86,7 +86,11 @@ impl Db {
         Ok(())
     }
 
-    fn open_secret(&self, installation: &installations::Model, sealed: &str) -> Result<WebhookSecret> {
+    fn open_secret(
+        &self,
+        installation: &installations::Model,
+        sealed: &str,
+    ) -> Result<WebhookSecret> {
         let bytes = self.open(
             sealed,
             &secret_context(&installation.repo_key),

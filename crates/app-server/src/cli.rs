@@ -30,6 +30,14 @@ pub enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Print a fresh `ENCRYPTION_KEYS` entry and `SESSION_KEY` for production. To rotate the
+    /// encryption key, put the new entry in front of the old one (`new,old`); after a restart every
+    /// stored value is sealed with the new key and the old entry can be removed.
+    Keygen {
+        /// The new key's id (letters, digits, '-' or '_'), e.g. the month it was made.
+        #[arg(long, default_value = "k1")]
+        id: String,
+    },
     /// Print the X-Hub-Signature-256 value GitHub would send for FILE.
     Sign {
         /// The webhook secret (or set GITHUB_WEBHOOK_SECRET).
@@ -184,4 +192,23 @@ pub async fn review(
         let _ = writeln!(out, "\nnot reviewed: {path} ({why})");
     }
     Ok(out)
+}
+
+/// `app-server keygen`: a fresh encryption key entry and session key, as `NAME=value` lines.
+pub fn keygen(id: &str) -> anyhow::Result<String> {
+    let entry = domain::crypto::Keyring::generate_spec(id)?;
+    // Checked like the setting will be.
+    domain::crypto::Keyring::parse(&entry)?;
+    let session = app_session_key()?;
+    Ok(format!("ENCRYPTION_KEYS={entry}\nSESSION_KEY={session}\n"))
+}
+
+fn app_session_key() -> anyhow::Result<String> {
+    use base64::Engine;
+    use ring::rand::SecureRandom;
+    let mut bytes = [0u8; 48];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }

@@ -84,8 +84,11 @@ fn dev_keys(path: Option<&Path>) -> Result<(String, String), StartupError> {
         None => random_session_key()?,
     };
     if let Some(path) = path {
-        write_private(path, &format!("ENCRYPTION_KEYS={encryption}\nSESSION_KEY={session}\n"))
-            .map_err(|e| keys_error(format!("cannot write {}: {e}", path.display())))?;
+        write_private(
+            path,
+            &format!("ENCRYPTION_KEYS={encryption}\nSESSION_KEY={session}\n"),
+        )
+        .map_err(|e| keys_error(format!("cannot write {}: {e}", path.display())))?;
         tracing::warn!(
             file = %path.display(),
             "development keys generated; set ENCRYPTION_KEYS and SESSION_KEY in production"
@@ -158,7 +161,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("nectr.db.keys");
         let first = dev_keys(Some(&path)).unwrap();
-        assert_eq!(dev_keys(Some(&path)).unwrap(), first, "kept across restarts");
+        assert_eq!(
+            dev_keys(Some(&path)).unwrap(),
+            first,
+            "kept across restarts"
+        );
         assert!(Keyring::parse(&first.0).is_ok());
         #[cfg(unix)]
         {

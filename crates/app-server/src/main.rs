@@ -46,6 +46,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
                 app_server::cli::review(&diff, reviewer, settings.review_budget).await?
             );
         }
+        Command::Keygen { id } => print!("{}", app_server::cli::keygen(&id)?),
         Command::Sign { secret, file } => println!("{}", app_server::cli::sign(&secret, &file)?),
         Command::Send {
             url,

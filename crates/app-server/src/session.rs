@@ -25,7 +25,10 @@ pub fn random_token() -> Option<String> {
 
 /// What the database stores for a token.
 pub fn hash(token: &str) -> String {
-    hex::encode(ring::digest::digest(&ring::digest::SHA256, token.as_bytes()))
+    hex::encode(ring::digest::digest(
+        &ring::digest::SHA256,
+        token.as_bytes(),
+    ))
 }
 
 fn sign(key: &ring::hmac::Key, token: &str) -> String {
@@ -127,8 +130,10 @@ mod tests {
 
     #[test]
     fn a_cookie_verifies_only_with_its_key_and_unchanged() {
-        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"0123456789abcdef0123456789abcdef");
-        let other = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"another key of 32 characters....");
+        let key =
+            ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"0123456789abcdef0123456789abcdef");
+        let other =
+            ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"another key of 32 characters....");
         let token = random_token().unwrap();
         let value = cookie_value(&key, &token);
         assert_eq!(verified_token(&key, &value), Some(token.as_str()));

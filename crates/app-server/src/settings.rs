@@ -114,7 +114,10 @@ impl fmt::Debug for Settings {
             .field("reviewer", &self.reviewer)
             .field("parallel_agents", &self.parallel_agents)
             .field("review_budget", &self.review_budget)
-            .field("session_key", &self.session_key.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "session_key",
+                &self.session_key.as_ref().map(|_| "[REDACTED]"),
+            )
             .field(
                 "encryption_keys",
                 &self.encryption_keys.as_ref().map(|_| "[REDACTED]"),
@@ -517,7 +520,10 @@ mod tests {
     fn production_refuses_to_start_without_strong_session_and_encryption_keys() {
         let prod = ("APP_ENV", "production");
         assert_eq!(settings(&[prod, KEYS]).unwrap_err().name, "SESSION_KEY");
-        assert_eq!(settings(&[prod, SESSION]).unwrap_err().name, "ENCRYPTION_KEYS");
+        assert_eq!(
+            settings(&[prod, SESSION]).unwrap_err().name,
+            "ENCRYPTION_KEYS"
+        );
         assert_eq!(
             settings(&[prod, KEYS, ("SESSION_KEY", "short")])
                 .unwrap_err()

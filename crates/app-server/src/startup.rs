@@ -144,11 +144,17 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let signal = ShutdownSignal::listen();
         let keys = crate::keys::load(&settings)?;
-        let db = database(&settings).await?.with_keyring(keys.keyring.clone());
+        let db = database(&settings)
+            .await?
+            .with_keyring(keys.keyring.clone());
         // Values stored before encryption, or under a key since rotated out, are sealed anew.
         let sealed = db.seal_stored_secrets().await?;
         if sealed > 0 {
-            tracing::info!(count = sealed, key = keys.keyring.current_id(), "secrets sealed with the current key");
+            tracing::info!(
+                count = sealed,
+                key = keys.keyring.current_id(),
+                "secrets sealed with the current key"
+            );
         }
         if settings.env == AppEnv::Production && settings.github_webhook_secret.is_none() {
             tracing::warn!(
@@ -329,7 +335,10 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
                     .route(web::post().to(routes::webhooks::github)),
             )
             .route("/auth/github", web::get().to(routes::auth::start))
-            .route("/auth/github/callback", web::get().to(routes::auth::callback))
+            .route(
+                "/auth/github/callback",
+                web::get().to(routes::auth::callback),
+            )
             .route("/auth/me", web::get().to(routes::auth::me))
             .route("/auth/logout", web::post().to(routes::auth::logout))
             .route("/api/v1/repos", web::get().to(routes::repos::list))
@@ -344,10 +353,19 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
             )
             .route("/api/v1/events", web::get().to(routes::manage::events))
             .route("/api/v1/events/{id}", web::get().to(routes::manage::event))
-            .route("/api/v1/events/{id}/retry", web::post().to(routes::manage::retry))
+            .route(
+                "/api/v1/events/{id}/retry",
+                web::post().to(routes::manage::retry),
+            )
             .route("/api/v1/reviews", web::get().to(routes::manage::reviews))
-            .route("/api/v1/deliveries", web::get().to(routes::manage::deliveries))
-            .route("/api/v1/deliveries/{id}", web::get().to(routes::manage::delivery))
+            .route(
+                "/api/v1/deliveries",
+                web::get().to(routes::manage::deliveries),
+            )
+            .route(
+                "/api/v1/deliveries/{id}",
+                web::get().to(routes::manage::delivery),
+            )
             .default_service(web::to(routes::not_found))
     })
     .listen(listener)

@@ -263,3 +263,44 @@ fn review_prints_the_builtin_review_of_a_local_diff() {
     assert!(!out.status.success(), "text that is no diff is refused");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no `diff --git` sections found"));
 }
+
+#[test]
+fn keygen_prints_keys_that_production_starts_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = app_server(dir.path(), &["keygen", "--id", "2026-11"], &[])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let printed = stdout(&out);
+    let value = |name: &str| {
+        printed
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let (keys, session) = (value("ENCRYPTION_KEYS"), value("SESSION_KEY"));
+    assert!(
+        keys.starts_with("2026-11:") && session.len() >= 32,
+        "{printed}"
+    );
+
+    // Production refuses to start without them, and starts (migrates) with them.
+    let out = app_server(dir.path(), &["serve"], &[("APP_ENV", "production")])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("SESSION_KEY"));
+    let out = app_server(
+        dir.path(),
+        &["migrate"],
+        &[
+            ("APP_ENV", "production"),
+            ("ENCRYPTION_KEYS", &keys),
+            ("SESSION_KEY", &session),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}

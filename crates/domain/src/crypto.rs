@@ -69,7 +69,9 @@ impl Keyring {
                 )));
             }
             if ring.iter().any(|k: &Key| k.id == id) {
-                return Err(CryptoError::InvalidKeys(format!("key id '{id}' is listed twice")));
+                return Err(CryptoError::InvalidKeys(format!(
+                    "key id '{id}' is listed twice"
+                )));
             }
             let key = UnboundKey::new(&AES_256_GCM, &bytes)
                 .map_err(|_| CryptoError::InvalidKeys("a key is not 32 bytes".into()))?;
@@ -132,7 +134,11 @@ impl Keyring {
             .map_err(|_| CryptoError::Corrupt)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&data);
-        Ok(format!("{PREFIX}{}:{}", key.id, URL_SAFE_NO_PAD.encode(out)))
+        Ok(format!(
+            "{PREFIX}{}:{}",
+            key.id,
+            URL_SAFE_NO_PAD.encode(out)
+        ))
     }
 
     /// Decrypts a value sealed for `context` with any configured key.
@@ -179,7 +185,12 @@ mod tests {
     use super::*;
 
     fn ring(ids: &[(&str, u8)]) -> Keyring {
-        Keyring::new(ids.iter().map(|(id, b)| ((*id).to_owned(), [*b; 32])).collect()).unwrap()
+        Keyring::new(
+            ids.iter()
+                .map(|(id, b)| ((*id).to_owned(), [*b; 32]))
+                .collect(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -188,9 +199,16 @@ mod tests {
         let sealed = keys.seal(b"ghp_token", "user-token:1").unwrap();
         assert!(sealed.starts_with("enc:v1:k1:"));
         assert!(!sealed.contains("ghp_token"));
-        assert_ne!(sealed, keys.seal(b"ghp_token", "user-token:1").unwrap(), "fresh nonce");
+        assert_ne!(
+            sealed,
+            keys.seal(b"ghp_token", "user-token:1").unwrap(),
+            "fresh nonce"
+        );
         assert_eq!(keys.open(&sealed, "user-token:1").unwrap(), b"ghp_token");
-        assert_eq!(keys.open(&sealed, "user-token:2"), Err(CryptoError::Corrupt));
+        assert_eq!(
+            keys.open(&sealed, "user-token:2"),
+            Err(CryptoError::Corrupt)
+        );
     }
 
     #[test]
@@ -230,7 +248,10 @@ mod tests {
         let spec = Keyring::generate_spec("2026-11").unwrap();
         let keys = Keyring::parse(&format!("{spec}, old:{}", STANDARD.encode([7u8; 32]))).unwrap();
         assert_eq!(keys.current_id(), "2026-11");
-        assert!(!format!("{keys:?}").contains(&spec[8..]), "Debug shows ids only");
+        assert!(
+            !format!("{keys:?}").contains(&spec[8..]),
+            "Debug shows ids only"
+        );
         for bad in [
             "",
             "nocolon",

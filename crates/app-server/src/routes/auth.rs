@@ -129,14 +129,20 @@ pub async fn callback(state: web::Data<AppState>, query: web::Query<Callback>) -
         }
         Err(e) => {
             tracing::warn!(error = %e, "OAuth code exchange failed");
-            return detail(StatusCode::BAD_GATEWAY, "GitHub could not complete the sign-in");
+            return detail(
+                StatusCode::BAD_GATEWAY,
+                "GitHub could not complete the sign-in",
+            );
         }
     };
     let user = match state.oauth_client.user(&grant.token).await {
         Ok(user) => user,
         Err(e) => {
             tracing::warn!(error = %e, "reading the signed-in user failed");
-            return detail(StatusCode::BAD_GATEWAY, "GitHub could not tell who signed in");
+            return detail(
+                StatusCode::BAD_GATEWAY,
+                "GitHub could not tell who signed in",
+            );
         }
     };
     let user_id = match state.db.upsert_user(&user, &grant.token).await {

@@ -258,6 +258,7 @@ pub async fn delivery(
     match state.db.delivery_in_scope(&keys, *id).await {
         Ok(Some(d)) => {
             let mut body = delivery_json(&d);
+            // Stored as an object of lower-cased names (sensitive values already redacted).
             body["headers"] = serde_json::from_str(&d.headers).unwrap_or(Value::Null);
             HttpResponse::Ok().json(body)
         }

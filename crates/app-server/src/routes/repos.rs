@@ -37,7 +37,9 @@ fn github_error(repo: Option<&RepoFullName>, e: CodeHostError) -> HttpResponse {
         ),
         CodeHostError::NotFound(_) | CodeHostError::Forbidden(_) => detail(
             StatusCode::FORBIDDEN,
-            format!("GitHub does not let you manage webhooks of {name}: you need admin rights on it"),
+            format!(
+                "GitHub does not let you manage webhooks of {name}: you need admin rights on it"
+            ),
         ),
         CodeHostError::Validation(message) => detail(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -51,7 +53,10 @@ fn github_error(repo: Option<&RepoFullName>, e: CodeHostError) -> HttpResponse {
             .json(json!({ "detail": format!("GitHub's rate limit is reached until {retry_at}") })),
         other => {
             tracing::warn!(error = %other, "GitHub call failed");
-            detail(StatusCode::BAD_GATEWAY, "GitHub could not be reached; try again")
+            detail(
+                StatusCode::BAD_GATEWAY,
+                "GitHub could not be reached; try again",
+            )
         }
     }
 }
@@ -133,7 +138,9 @@ pub async fn install(
         Ok(Some(_)) => {
             return detail(
                 StatusCode::CONFLICT,
-                format!("{repo} is already connected to nectr by another user; its reviews keep working"),
+                format!(
+                    "{repo} is already connected to nectr by another user; its reviews keep working"
+                ),
             );
         }
         Ok(None) => {}
@@ -176,13 +183,19 @@ pub async fn install(
         Err(e) => {
             // Someone connected it at the same moment (or the store failed): remove our webhook
             // again, so GitHub does not deliver with a secret nobody knows.
-            if let Err(undo) = state.hooks.uninstall_hook(Some(token), &repo, hook.id).await {
+            if let Err(undo) = state
+                .hooks
+                .uninstall_hook(Some(token), &repo, hook.id)
+                .await
+            {
                 tracing::warn!(error = %undo, repository = %repo, "could not remove the webhook just created");
             }
             match e {
                 domain::Error::Duplicate(_) => detail(
                     StatusCode::CONFLICT,
-                    format!("{repo} is already connected to nectr by another user; its reviews keep working"),
+                    format!(
+                        "{repo} is already connected to nectr by another user; its reviews keep working"
+                    ),
                 ),
                 other => unavailable(other),
             }
@@ -218,13 +231,20 @@ pub async fn uninstall(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    if let Some(hook_id) = installation.webhook_id.and_then(|id| u64::try_from(id).ok()) {
+    if let Some(hook_id) = installation
+        .webhook_id
+        .and_then(|id| u64::try_from(id).ok())
+    {
         let token = match token_of(&state, &user).await {
             Ok(token) => token,
             Err(answer) => return answer,
         };
         // A webhook already deleted on GitHub is fine (the adapter treats 404 as done).
-        if let Err(e) = state.hooks.uninstall_hook(Some(token), &repo, hook_id).await {
+        if let Err(e) = state
+            .hooks
+            .uninstall_hook(Some(token), &repo, hook_id)
+            .await
+        {
             return github_error(Some(&repo), e);
         }
     }
@@ -245,7 +265,10 @@ pub async fn rotate_secret(
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    let Some(hook_id) = installation.webhook_id.and_then(|id| u64::try_from(id).ok()) else {
+    let Some(hook_id) = installation
+        .webhook_id
+        .and_then(|id| u64::try_from(id).ok())
+    else {
         return detail(
             StatusCode::CONFLICT,
             format!("no webhook is recorded for {repo}; disconnect and connect it again"),

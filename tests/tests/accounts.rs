@@ -1,0 +1,689 @@
+//! Accounts, black-box, on SQLite and PostgreSQL, with the fake GitHub serving OAuth and the API:
+//! the sign-in flow (state reuse, expiry and forgery refused), connecting, rotating and disconnecting
+//! repositories, two users each seeing and acting on their own only, values encrypted at rest, and
+//! rotating the encryption key.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use adapters_db::entities::{event_runs, events, installations, users};
+use app_server::{Application, Settings};
+use nectr_tests::fake_github::FakeGitHub;
+use nectr_tests::{
+    Backend, TEST_ENCRYPTION_KEYS, TEST_SESSION_KEY, TestApp, delivery_id, on_both_backends, sign,
+};
+use reqwest::StatusCode;
+use sea_orm::{ActiveValue::Set, EntityTrait};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    signing_in_checks_a_single_use_state_and_starts_a_signed_session,
+    two_users_connect_rotate_and_disconnect_each_their_own,
+    encryption_keys_rotate_without_losing_a_secret,
+);
+
+const WEB: &str = "acme/web";
+const TOOLS: &str = "bob/tools";
+
+async fn start(backend: Backend, github: &FakeGitHub, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let url = github.url();
+    let mut vars = vec![
+        ("GITHUB_API_URL", url.as_str()),
+        ("GITHUB_OAUTH_URL", url.as_str()),
+        ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
+        ("GITHUB_CLIENT_SECRET", "test-client-secret"),
+        ("BACKEND_URL", "https://nectr.example"),
+    ];
+    vars.extend_from_slice(extra);
+    TestApp::spawn_with(backend, &vars).await
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// `name=value` of the session cookie a response sets, with its attributes.
+fn set_cookie(response: &reqwest::Response) -> Option<(String, String)> {
+    let header = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("nectr_session="))?;
+    let pair = header.split(';').next().unwrap().to_owned();
+    Some((pair, header))
+}
+
+/// The `state` GitHub is sent to carry back.
+async fn begin(app: &TestApp) -> String {
+    let response = browser()
+        .get(format!("{}/auth/github", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    location
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("state="))
+        .unwrap()
+        .to_owned()
+}
+
+async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
+    browser()
+        .get(format!(
+            "{}/auth/github/callback?code={code}&state={state}",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in with `code` and returns the session cookie (`nectr_session=…`).
+async fn sign_in(app: &TestApp, code: &str) -> String {
+    let state = begin(app).await;
+    let response = callback(app, code, &state).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    set_cookie(&response).expect("a session cookie").0
+}
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut request = browser().request(method, format!("{}{path}", app.address));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+async fn get(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, Value) {
+    call(app, reqwest::Method::GET, path, Some(cookie)).await
+}
+
+async fn post(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, Value) {
+    call(app, reqwest::Method::POST, path, Some(cookie)).await
+}
+
+/// A signed `opened` delivery for `repo` as GitHub sends it with `secret`.
+async fn deliver(app: &TestApp, repo: &str, number: u64, secret: &str) -> (StatusCode, Value) {
+    let body = json!({
+        "action": "opened", "number": number,
+        "pull_request": {"number": number, "state": "open", "draft": false, "head": {"sha": "a".repeat(40)},
+                         "updated_at": "2026-11-22T10:00:00Z"},
+        "repository": {"full_name": repo}, "sender": {"login": "dev", "type": "User"},
+    })
+    .to_string()
+    .into_bytes();
+    let answer = app
+        .deliver(
+            "pull_request",
+            &delivery_id(),
+            &body,
+            Some(&sign(secret, &body)),
+        )
+        .await;
+    (answer.status, answer.body)
+}
+
+async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[WEB])
+        .await;
+    let Some(app) = start(backend, &github, &[]).await else {
+        return;
+    };
+    // Not signed in: 401 everywhere.
+    for path in [
+        "/auth/me",
+        "/api/v1/repos",
+        "/api/v1/events",
+        "/api/v1/reviews",
+        "/api/v1/deliveries",
+    ] {
+        let (status, body) = call(&app, reqwest::Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(body["detail"], "Sign in first: GET /auth/github");
+    }
+
+    let response = browser()
+        .get(format!("{}/auth/github", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(&format!(
+            "{}/login/oauth/authorize?client_id=Iv1.testclientid&scope=repo%20read%3Auser%20user%3Aemail&state=",
+            github.url()
+        )),
+        "{location}"
+    );
+    assert!(
+        location.ends_with("&redirect_uri=https%3A%2F%2Fnectr.example%2Fauth%2Fgithub%2Fcallback")
+    );
+    let state = location
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("state="))
+        .unwrap()
+        .to_owned();
+
+    let response = callback(&app, "code-alice", &state).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()["location"], "/auth/me");
+    let (cookie, attributes) = set_cookie(&response).unwrap();
+    assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax"));
+    assert!(!attributes.contains("Secure"), "plain HTTP in development");
+    let (status, me) = get(&app, "/auth/me", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (me["login"].as_str(), me["github_id"].as_i64()),
+        (Some("alice"), Some(101))
+    );
+
+    // The state is single use; forged and expired states are refused; nothing signs in.
+    let (status, body) = {
+        let r = callback(&app, "code-alice", &state).await;
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("unknown, used or expired sign-in state")
+    );
+    assert_eq!(
+        callback(&app, "code-alice", "forged-state").await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let expired = "an-expired-state-made-eleven-minutes-ago";
+    app.db
+        .create_oauth_state(
+            &app_server::session::hash(expired),
+            chrono::Utc::now() - chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        callback(&app, "code-alice", expired).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    // A code GitHub does not accept.
+    let state = begin(&app).await;
+    let response = callback(&app, "stale-code", &state).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("bad_verification_code")
+    );
+
+    // A tampered cookie is no session.
+    let (name, value) = cookie.split_once('=').unwrap();
+    let tampered = format!("{name}=x{value}");
+    assert_eq!(
+        get(&app, "/auth/me", &tampered).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+
+    // The token is stored encrypted, and only one user exists.
+    let stored = users::Entity::find()
+        .all(app.db.connection())
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    let token = stored[0].access_token.as_deref().unwrap();
+    assert!(
+        token.starts_with("enc:v1:t1:") && !token.contains("gho_alicetoken"),
+        "{token}"
+    );
+
+    // Signing out ends the session.
+    let (status, _) = post(&app, "/auth/logout", &cookie).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(&app, "/auth/me", &cookie).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+/// The secret nectr gave GitHub for the `nth` webhook it created (0-based) and the last secret it
+/// set on a webhook with a rotation.
+async fn hook_secrets(github: &FakeGitHub) -> Vec<String> {
+    let requests = github.server.received_requests().await.unwrap();
+    requests
+        .iter()
+        .filter(|r| {
+            (r.method.as_str() == "POST" && r.url.path().ends_with("/hooks"))
+                || (r.method.as_str() == "PATCH" && r.url.path().ends_with("/config"))
+        })
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["config"]["secret"]
+                .as_str()
+                .or(body["secret"].as_str())
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[WEB])
+        .await;
+    github
+        .serve_sign_in("code-bob", "gho_bobtoken", "bob", 202, &[WEB, TOOLS])
+        .await;
+    github.keep_hooks().await;
+    let Some(app) = start(backend, &github, &[("WEBHOOK_SECRET_GRACE_SECONDS", "2")]).await else {
+        return;
+    };
+    let alice = sign_in(&app, "code-alice").await;
+    let bob = sign_in(&app, "code-bob").await;
+
+    let (status, repos) = get(&app, "/api/v1/repos", &alice).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        repos["items"],
+        json!([{
+            "full_name": WEB, "private": true, "html_url": "https://github.com/acme/web", "admin": true,
+            "connected": false, "connected_by_you": false,
+        }])
+    );
+
+    // Alice connects acme/web: a webhook pointed at nectr, the secret stored encrypted.
+    let (status, installed) = post(&app, "/api/v1/repos/acme/web/install", &alice).await;
+    assert_eq!(status, StatusCode::CREATED, "{installed}");
+    assert_eq!(
+        (
+            installed["repository"].as_str(),
+            installed["active"].as_bool()
+        ),
+        (Some(WEB), Some(true))
+    );
+    let created = github.created_hooks(WEB).await;
+    assert_eq!(
+        created[0]["config"]["url"],
+        "https://nectr.example/api/v1/webhooks/github"
+    );
+    assert_eq!(created[0]["events"], json!(["pull_request", "issues"]));
+    let web_secret = hook_secrets(&github).await[0].clone();
+    let row = installations::Entity::find()
+        .all(app.db.connection())
+        .await
+        .unwrap();
+    assert!(
+        row[0].webhook_secret.starts_with("enc:v1:t1:")
+            && !row[0].webhook_secret.contains(&web_secret),
+        "the secret is encrypted at rest"
+    );
+    let (status, answer) = deliver(&app, WEB, 1, &web_secret).await;
+    assert_eq!(
+        (status, answer["status"].as_str()),
+        (StatusCode::OK, Some("received"))
+    );
+    let (_, repos) = get(&app, "/api/v1/repos", &alice).await;
+    assert_eq!(repos["items"][0]["connected_by_you"], true);
+
+    // Bob cannot connect it again; its deliveries keep working. He connects his own.
+    let (status, body) = post(&app, "/api/v1/repos/acme/web/install", &bob).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["detail"],
+        "acme/web is already connected to nectr by another user; its reviews keep working"
+    );
+    assert_eq!(
+        github.created_hooks(WEB).await.len(),
+        1,
+        "no second webhook"
+    );
+    let (_, repos) = get(&app, "/api/v1/repos", &bob).await;
+    assert_eq!(
+        (
+            repos["items"][0]["connected"].as_bool(),
+            repos["items"][0]["connected_by_you"].as_bool()
+        ),
+        (Some(true), Some(false))
+    );
+    assert_eq!(deliver(&app, WEB, 2, &web_secret).await.0, StatusCode::OK);
+    let (status, _) = post(&app, "/api/v1/repos/bob/tools/install", &bob).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let tools_secret = hook_secrets(&github).await[1].clone();
+    assert_eq!(
+        deliver(&app, TOOLS, 9, &tools_secret).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        deliver(&app, TOOLS, 10, &web_secret).await.0,
+        StatusCode::FORBIDDEN,
+        "each repository its own secret"
+    );
+
+    // Each sees their own events, deliveries and reviews only.
+    let (_, alices) = get(&app, "/api/v1/events", &alice).await;
+    let (_, bobs) = get(&app, "/api/v1/events", &bob).await;
+    let repos_of = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["repository"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(repos_of(&alices), [WEB, WEB]);
+    assert_eq!(alices["total"], 2);
+    assert_eq!(repos_of(&bobs), [TOOLS]);
+    let alice_event = alices["items"][0]["id"].as_i64().unwrap();
+    let (status, detail) = get(&app, &format!("/api/v1/events/{alice_event}"), &alice).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["runs"], json!([]));
+    for path in [
+        format!("/api/v1/events/{alice_event}"),
+        "/api/v1/events/999999".to_owned(),
+    ] {
+        let (status, body) = get(&app, &path, &bob).await;
+        assert_eq!(
+            (status, body["detail"].as_str()),
+            (StatusCode::NOT_FOUND, Some("no such event"))
+        );
+    }
+    assert_eq!(
+        post(&app, &format!("/api/v1/events/{alice_event}/retry"), &bob)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, filtered) = get(
+        &app,
+        "/api/v1/events?status=pending&per_page=1&page=2",
+        &alice,
+    )
+    .await;
+    assert_eq!(
+        (
+            filtered["items"].as_array().unwrap().len(),
+            filtered["total"].as_u64()
+        ),
+        (1, Some(2))
+    );
+    let (_, none) = get(&app, "/api/v1/events?repository=bob/tools", &alice).await;
+    assert_eq!(none["total"], 0, "filters stay inside the caller's scope");
+
+    let (_, deliveries) = get(&app, "/api/v1/deliveries", &bob).await;
+    let outcomes: Vec<(&str, i64)> = deliveries["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["outcome"].as_str().unwrap(),
+                d["status_code"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [("rejected", 403), ("received", 200)],
+        "accepted and rejected, newest first"
+    );
+    let rejected = deliveries["items"][0]["id"].as_i64().unwrap();
+    let (status, one) = get(&app, &format!("/api/v1/deliveries/{rejected}"), &bob).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(one["headers"]["x-hub-signature-256"], "[REDACTED]");
+    assert_eq!(
+        get(&app, &format!("/api/v1/deliveries/{rejected}"), &alice)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+
+    // A failed event is retried by its owner; a pending one is not.
+    let (status, body) = post(&app, &format!("/api/v1/events/{alice_event}/retry"), &alice).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("this one is pending")
+    );
+    events::Entity::update(events::ActiveModel {
+        id: Set(alice_event),
+        status: Set("failed".into()),
+        attempts: Set(5),
+        last_error: Set(Some("GitHub answered 500".into())),
+        ..Default::default()
+    })
+    .exec(app.db.connection())
+    .await
+    .unwrap();
+    let (status, body) = post(&app, &format!("/api/v1/events/{alice_event}/retry"), &alice).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (StatusCode::ACCEPTED, Some("pending"))
+    );
+    let event = events::Entity::find_by_id(alice_event)
+        .one(app.db.connection())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (event.status.as_str(), event.attempts, event.last_error),
+        ("pending", 0, None)
+    );
+
+    // Reviews: a posted review on alice's event is hers to see.
+    event_runs::Entity::insert(event_runs::ActiveModel {
+        event_id: Set(alice_event),
+        attempt: Set(1),
+        worker: Set("w".into()),
+        started_at: Set(chrono::Utc::now()),
+        finished_at: Set(chrono::Utc::now()),
+        outcome: Set("completed".into()),
+        error: Set(None),
+        result: Set(Some(json!({"review_id": 77, "review_url": "https://github.com/acme/web/pull/1#pullrequestreview-77", "input_tokens": 900}).to_string())),
+        ..Default::default()
+    })
+    .exec(app.db.connection())
+    .await
+    .unwrap();
+    let (_, reviews) = get(&app, "/api/v1/reviews", &alice).await;
+    assert_eq!(reviews["total"], 1);
+    assert_eq!(reviews["items"][0]["review_id"], 77);
+    assert_eq!(reviews["items"][0]["figures"]["input_tokens"], 900);
+    assert_eq!(get(&app, "/api/v1/reviews", &bob).await.1["total"], 0);
+
+    // Alice rotates the secret: the new one works, the old one during the grace period only.
+    assert_eq!(
+        post(&app, "/api/v1/repos/acme/web/rotate-secret", &bob)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+    let (status, rotated) = post(&app, "/api/v1/repos/acme/web/rotate-secret", &alice).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert!(rotated["previous_secret_valid_until"].is_string());
+    let new_secret = hook_secrets(&github).await[2].clone();
+    assert_ne!(new_secret, web_secret);
+    assert_eq!(deliver(&app, WEB, 3, &new_secret).await.0, StatusCode::OK);
+    assert_eq!(
+        deliver(&app, WEB, 4, &web_secret).await.0,
+        StatusCode::OK,
+        "old secret in its grace period"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(
+        deliver(&app, WEB, 5, &web_secret).await.0,
+        StatusCode::FORBIDDEN,
+        "old secret after it"
+    );
+    assert_eq!(deliver(&app, WEB, 6, &new_secret).await.0, StatusCode::OK);
+
+    // Only Alice disconnects acme/web; then its deliveries are refused.
+    let delete = |cookie: &str| {
+        let cookie = cookie.to_owned();
+        let app = &app;
+        async move {
+            call(
+                app,
+                reqwest::Method::DELETE,
+                "/api/v1/repos/acme/web/install",
+                Some(&cookie),
+            )
+            .await
+        }
+    };
+    assert_eq!(delete(&bob).await.0, StatusCode::NOT_FOUND);
+    let (status, body) = delete(&alice).await;
+    assert_eq!(
+        (status, body["connected"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
+    assert_eq!(
+        github
+            .requests("DELETE", "/repos/acme/web/hooks/5001")
+            .await
+            .len(),
+        1
+    );
+    assert_eq!(
+        deliver(&app, WEB, 7, &new_secret).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        delete(&alice).await.0,
+        StatusCode::NOT_FOUND,
+        "already disconnected"
+    );
+    assert_eq!(
+        get(&app, "/api/v1/events", &alice).await.1["total"],
+        0,
+        "no repositories, no events"
+    );
+}
+
+async fn build(database_url: &str, github: &FakeGitHub, keys: &str) -> Result<Application, String> {
+    let url = github.url();
+    let vars = [
+        ("DATABASE_URL", database_url),
+        ("PORT", "0"),
+        ("GITHUB_API_URL", url.as_str()),
+        ("GITHUB_OAUTH_URL", url.as_str()),
+        ("ENCRYPTION_KEYS", keys),
+        ("SESSION_KEY", TEST_SESSION_KEY),
+    ];
+    let mut settings = Settings::from_vars(|k| {
+        vars.iter()
+            .find(|(name, _)| *name == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .unwrap();
+    settings.run_workers = false;
+    Application::build(settings)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn encryption_keys_rotate_without_losing_a_secret(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[WEB])
+        .await;
+    github.keep_hooks().await;
+    let Some(app) = start(backend, &github, &[]).await else {
+        return;
+    };
+    let alice = sign_in(&app, "code-alice").await;
+    assert_eq!(
+        post(&app, "/api/v1/repos/acme/web/install", &alice).await.0,
+        StatusCode::CREATED
+    );
+    let secret = hook_secrets(&github).await[0].clone();
+
+    // A new key is added in front: the next start seals everything with it; old values still opened.
+    let new_key = "t2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+    let rotated = build(
+        &app.database_url,
+        &github,
+        &format!("{new_key},{TEST_ENCRYPTION_KEYS}"),
+    )
+    .await
+    .unwrap();
+    let stored_user = users::Entity::find()
+        .all(rotated.db().connection())
+        .await
+        .unwrap();
+    let stored_installation = installations::Entity::find()
+        .all(rotated.db().connection())
+        .await
+        .unwrap();
+    assert!(
+        stored_user[0]
+            .access_token
+            .as_deref()
+            .unwrap()
+            .starts_with("enc:v1:t2:")
+    );
+    assert!(
+        stored_installation[0]
+            .webhook_secret
+            .starts_with("enc:v1:t2:")
+    );
+    drop(rotated);
+
+    // The old key can now go: with only the new key, tokens and secrets still open.
+    let only_new = build(&app.database_url, &github, new_key).await.unwrap();
+    let port = only_new.port();
+    tokio::spawn(only_new.run_until_stopped());
+    let body = json!({
+        "action": "opened", "number": 1,
+        "pull_request": {"number": 1, "state": "open", "draft": false, "head": {"sha": "a".repeat(40)}, "updated_at": "2026-11-22T10:00:00Z"},
+        "repository": {"full_name": WEB}, "sender": {"login": "dev", "type": "User"},
+    })
+    .to_string();
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/v1/webhooks/github"))
+        .header("content-type", "application/json")
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", delivery_id())
+        .header("x-hub-signature-256", sign(&secret, body.as_bytes()))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let repos = browser()
+        .get(format!("http://127.0.0.1:{port}/api/v1/repos"))
+        .header("cookie", &alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        repos.status(),
+        StatusCode::OK,
+        "the token opens with the new key"
+    );
+
+    // A key that opens nothing stored is refused at start-up, never worked around.
+    let wrong = "t9:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
+    let err = build(&app.database_url, &github, wrong).await.unwrap_err();
+    assert!(err.contains("which is not configured"), "{err}");
+}
