@@ -21,6 +21,7 @@ on_both_backends!(
     signing_in_checks_a_single_use_state_and_starts_a_signed_session,
     two_users_connect_rotate_and_disconnect_each_their_own,
     encryption_keys_rotate_without_losing_a_secret,
+    a_connected_repository_is_reviewed_with_its_users_token,
 );
 
 const WEB: &str = "acme/web";
@@ -686,4 +687,54 @@ async fn encryption_keys_rotate_without_losing_a_secret(backend: Backend) {
     let wrong = "t9:QEFCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFlaW1xdXl8=";
     let err = build(&app.database_url, &github, wrong).await.unwrap_err();
     assert!(err.contains("which is not configured"), "{err}");
+}
+
+async fn a_connected_repository_is_reviewed_with_its_users_token(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[WEB])
+        .await;
+    github.keep_hooks().await;
+    github
+        .serve_pull_request(WEB, 1, &"a".repeat(40), "open")
+        .await;
+    github
+        .serve_diff(
+            WEB,
+            1,
+            "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1 +1,2 @@\n fn a() {}\n+// TODO: more\n",
+        )
+        .await;
+    github.accept_reviews(WEB, 1).await;
+    // No GITHUB_PAT: only Alice's token can read her repository.
+    let Some(app) = start(
+        backend,
+        &github,
+        &[("NECTR_TEST_WORKERS", "1"), ("POLL_INTERVAL_MS", "50")],
+    )
+    .await
+    else {
+        return;
+    };
+    let alice = sign_in(&app, "code-alice").await;
+    assert_eq!(
+        post(&app, "/api/v1/repos/acme/web/install", &alice).await.0,
+        StatusCode::CREATED
+    );
+    let secret = hook_secrets(&github).await[0].clone();
+    let (status, answer) = deliver(&app, WEB, 1, &secret).await;
+    assert_eq!(status, StatusCode::OK);
+    let event = app
+        .finished_event(answer["event_id"].as_i64().unwrap())
+        .await;
+    assert_eq!(event.status, "completed", "{:?}", event.last_error);
+    let reads = github.requests("GET", "/repos/acme/web/pulls/1").await;
+    assert!(!reads.is_empty());
+    assert!(
+        reads
+            .iter()
+            .all(|r| r.headers["authorization"] == "Bearer gho_alicetoken"),
+        "every call with Alice's token"
+    );
+    assert_eq!(github.posted_reviews(WEB, 1).await.len(), 1);
 }

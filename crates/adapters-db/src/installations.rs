@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::ports::InstallationStore;
+use domain::codehost::AccessToken;
+use domain::ports::{InstallationStore, RepositoryTokens};
 use domain::values::{RepoFullName, WebhookSecret};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
@@ -129,5 +130,18 @@ impl InstallationStore for Db {
             secrets.push(self.open_secret(&installation, previous)?);
         }
         Ok(secrets)
+    }
+}
+
+#[async_trait]
+impl RepositoryTokens for Db {
+    async fn token_for(&self, repository: &RepoFullName) -> domain::Result<Option<AccessToken>> {
+        let Some(installation) = self.active_installation(repository).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.user(installation.user_id).await? else {
+            return Ok(None);
+        };
+        Ok(self.user_token(&user).await?)
     }
 }

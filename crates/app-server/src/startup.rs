@@ -118,7 +118,9 @@ pub fn start_workers(
         .build_reviewer()
         .map_err(|e| StartupError::Reviewer(e.to_string()))?;
     let handler = Arc::new(
-        ReviewPullRequest::new(Arc::new(github), reviewer).with_budget(settings.review_budget),
+        ReviewPullRequest::new(Arc::new(github), reviewer)
+            .with_budget(settings.review_budget)
+            .with_tokens(Arc::new(db.clone())),
     );
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
@@ -269,7 +271,9 @@ impl Application {
 /// `app-server worker`: review workers only, no HTTP, until SIGINT or SIGTERM.
 pub async fn run_workers_only(settings: Settings) -> Result<(), StartupError> {
     let mut signal = ShutdownSignal::listen();
-    let db = database(&settings).await?;
+    // Workers open the connecting users' tokens, so they need the same keys as the server.
+    let keys = crate::keys::load(&settings)?;
+    let db = database(&settings).await?.with_keyring(keys.keyring);
     let workers = start_workers(&settings, &db, Arc::new(Notify::new()))?;
     signal.recv().await;
     tracing::info!("shutting down");

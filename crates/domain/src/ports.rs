@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::codehost::AccessToken;
 use crate::delivery::{DeliveryOutcome, DeliveryRecord};
 use crate::error::Result;
 use crate::event::{ReviewKey, WebhookEvent};
@@ -18,6 +19,18 @@ pub trait InstallationStore: Send + Sync {
     ///
     /// Errors: `Transient` when the store cannot be reached.
     async fn webhook_secrets(&self, repository: &RepoFullName) -> Result<Vec<WebhookSecret>>;
+}
+
+/// Which token calls about a repository run with.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait RepositoryTokens: Send + Sync {
+    /// The token of the user who connected `repository`, `None` when it is not connected (or the
+    /// user has no token): then the configured fallback applies.
+    ///
+    /// Errors: `Transient` when the store cannot be reached; `Permanent` when the stored token does
+    /// not decrypt (never used as stored).
+    async fn token_for(&self, repository: &RepoFullName) -> Result<Option<AccessToken>>;
 }
 
 /// What an accepted event asks the store to do.

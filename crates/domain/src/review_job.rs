@@ -19,11 +19,12 @@ use serde_json::json;
 
 use crate::budget::{Budget, Plan, plan};
 use crate::codehost::{
-    CodeHost, CodeHostError, InlineComment, NewReview, Posted, PullRequest, PullRequestState,
-    Review, ReviewVerdict,
+    AccessToken, CodeHost, CodeHostError, InlineComment, NewReview, Posted, PullRequest,
+    PullRequestState, Review, ReviewVerdict,
 };
 use crate::context::{INSTRUCTION_FILES, MAX_CONTEXT_CHARS, linked_issue_numbers, truncate};
 use crate::diff::{FileDiff, LineMap, from_changed_file};
+use crate::ports::RepositoryTokens;
 use crate::pr_check::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
 use crate::render::{Marker, fingerprint, render};
@@ -46,6 +47,7 @@ pub struct ReviewPullRequest {
     code_host: Arc<dyn CodeHost>,
     reviewer: Arc<dyn Reviewer>,
     budget: Budget,
+    tokens: Option<Arc<dyn RepositoryTokens>>,
 }
 
 impl std::fmt::Debug for ReviewPullRequest {
@@ -79,7 +81,14 @@ impl ReviewPullRequest {
             code_host,
             reviewer,
             budget: Budget::default(),
+            tokens: None,
         }
+    }
+
+    /// Calls GitHub with the token of the user who connected the repository, where there is one.
+    pub fn with_tokens(mut self, tokens: Arc<dyn RepositoryTokens>) -> Self {
+        self.tokens = Some(tokens);
+        self
     }
 
     pub fn with_budget(mut self, budget: Budget) -> Self {
@@ -90,6 +99,7 @@ impl ReviewPullRequest {
     /// The scope of this review, and the files it covers (already parsed).
     async fn scope(
         &self,
+        token: &Option<AccessToken>,
         repo: &RepoFullName,
         head: &str,
         last_reviewed: Option<&str>,
@@ -106,7 +116,11 @@ impl ReviewPullRequest {
                 pr_files.to_vec(),
             ))
         };
-        match self.code_host.compare(None, repo, since, head).await {
+        match self
+            .code_host
+            .compare(token.clone(), repo, since, head)
+            .await
+        {
             Ok(cmp) if cmp.status == "ahead" && cmp.files.len() < COMPARE_FILE_LIMIT => {
                 // Only files still in the pull request: a change reverted to the base is no news.
                 let in_pr: HashSet<&str> = pr_files.iter().map(FileDiff::path).collect();
@@ -138,12 +152,13 @@ impl ReviewPullRequest {
     /// The issues the description links, as far as they can be read.
     async fn linked_issues(
         &self,
+        token: &Option<AccessToken>,
         repo: &RepoFullName,
         pr: &PullRequest,
     ) -> Result<Vec<LinkedIssue>, Stop> {
         let mut issues = Vec::new();
         for number in linked_issue_numbers(pr.body.as_deref().unwrap_or("")) {
-            match self.code_host.issue(None, repo, number).await {
+            match self.code_host.issue(token.clone(), repo, number).await {
                 Ok(issue) => issues.push(LinkedIssue {
                     number,
                     title: issue.title,
@@ -160,6 +175,7 @@ impl ReviewPullRequest {
     /// The repository's review instructions, from the base branch.
     async fn instructions(
         &self,
+        token: &Option<AccessToken>,
         repo: &RepoFullName,
         pr: &PullRequest,
     ) -> Result<Option<String>, Stop> {
@@ -169,7 +185,11 @@ impl ReviewPullRequest {
             &pr.base_sha
         };
         for path in INSTRUCTION_FILES {
-            match self.code_host.file_content(None, repo, path, base).await {
+            match self
+                .code_host
+                .file_content(token.clone(), repo, path, base)
+                .await
+            {
                 Ok(file) => {
                     let text = String::from_utf8_lossy(&file.bytes);
                     return Ok(Some(truncate(text.trim(), MAX_CONTEXT_CHARS)));
@@ -187,6 +207,7 @@ impl ReviewPullRequest {
     #[allow(clippy::too_many_arguments)]
     async fn post(
         &self,
+        token: &Option<AccessToken>,
         repo: &RepoFullName,
         pr: &PullRequest,
         draft: &ReviewDraft,
@@ -204,7 +225,7 @@ impl ReviewPullRequest {
             event: verdict,
             comments: rendered.comments,
         };
-        let refusal = match host.post_review(None, repo, number, &review).await {
+        let refusal = match host.post_review(token.clone(), repo, number, &review).await {
             Ok(posted) => return Ok((posted, review, 0)),
             Err(CodeHostError::Validation(message)) if !review.comments.is_empty() => message,
             Err(e) => return Err(e),
@@ -217,7 +238,9 @@ impl ReviewPullRequest {
         );
         // A pending review left by a crash would make every probe fail.
         for id in stale_probes {
-            let _ = host.delete_pending_review(None, repo, number, *id).await;
+            let _ = host
+                .delete_pending_review(token.clone(), repo, number, *id)
+                .await;
         }
         let refused: Vec<&InlineComment> = if review.comments.len() > MAX_PROBES {
             review.comments.iter().collect()
@@ -230,10 +253,10 @@ impl ReviewPullRequest {
                     event: ReviewVerdict::Pending,
                     comments: vec![comment.clone()],
                 };
-                match host.post_review(None, repo, number, &probe).await {
+                match host.post_review(token.clone(), repo, number, &probe).await {
                     Ok(pending) => {
                         if let Err(e) = host
-                            .delete_pending_review(None, repo, number, pending.id)
+                            .delete_pending_review(token.clone(), repo, number, pending.id)
                             .await
                         {
                             tracing::warn!(error = %e, "could not delete a pending probe review");
@@ -259,7 +282,9 @@ impl ReviewPullRequest {
             comments: rendered.comments,
             ..review
         };
-        let posted = host.post_review(None, repo, number, &review).await?;
+        let posted = host
+            .post_review(token.clone(), repo, number, &review)
+            .await?;
         Ok((posted, review, moved))
     }
 
@@ -280,13 +305,37 @@ impl ReviewPullRequest {
                 });
             }
         };
+        // The connecting user's token when the repository is connected, else the fallback.
+        let token = match &self.tokens {
+            Some(tokens) => match tokens.token_for(&repo).await {
+                Ok(token) => token,
+                Err(crate::Error::Transient(error)) => {
+                    return Ok(JobResult::Transient {
+                        error,
+                        retry_at: None,
+                    });
+                }
+                Err(e) => {
+                    return Ok(JobResult::Permanent {
+                        error: format!("the repository's token: {e}"),
+                    });
+                }
+            },
+            None => None,
+        };
         let host = &self.code_host;
-        let mut pr = host.pull_request(None, &repo, number).await.map_err(stop)?;
+        let mut pr = host
+            .pull_request(token.clone(), &repo, number)
+            .await
+            .map_err(stop)?;
         if pr.state != PullRequestState::Open || pr.head_sha.as_str() != head_sha {
             // The answer may come from a cache older than this event (a push, a reopen): ask again
             // before skipping or superseding anything.
             host.forget_pull_request(&repo, number);
-            pr = host.pull_request(None, &repo, number).await.map_err(stop)?;
+            pr = host
+                .pull_request(token.clone(), &repo, number)
+                .await
+                .map_err(stop)?;
         }
         match pr.state {
             PullRequestState::Closed => {
@@ -309,12 +358,15 @@ impl ReviewPullRequest {
 
         // nectr's earlier reviews: only those by the token's owner count, when it is known, so a
         // marker pasted into someone else's review cannot silence nectr.
-        let owner = match host.token_owner(None).await {
+        let owner = match host.token_owner(token.clone()).await {
             Ok(owner) => owner,
             Err(e) if e.is_retryable() => return Err(stop(e)),
             Err(_) => None,
         };
-        let reviews = host.reviews(None, &repo, number).await.map_err(stop)?;
+        let reviews = host
+            .reviews(token.clone(), &repo, number)
+            .await
+            .map_err(stop)?;
         let ours = |r: &&Review| owner.as_ref().is_none_or(|o| r.author == *o);
         let stale_probes: Vec<u64> = reviews
             .iter()
@@ -355,14 +407,14 @@ impl ReviewPullRequest {
         }
 
         let changed = host
-            .pull_request_files(None, &repo, number)
+            .pull_request_files(token.clone(), &repo, number)
             .await
             .map_err(stop)?;
         let pr_files: Vec<FileDiff> = changed.iter().map(from_changed_file).collect();
         let lines = LineMap::new(&pr_files);
         let last_sha = last_reviewed.map(|(_, sha)| sha);
         let (scope, files) = self
-            .scope(&repo, head_sha, last_sha.as_deref(), &pr_files)
+            .scope(&token, &repo, head_sha, last_sha.as_deref(), &pr_files)
             .await?;
         let planned = plan(files, self.budget);
 
@@ -370,8 +422,8 @@ impl ReviewPullRequest {
             title: pr.title.clone(),
             description: pr.body.clone().filter(|b| !b.trim().is_empty()),
             files: Vec::new(),
-            linked_issues: self.linked_issues(&repo, &pr).await?,
-            instructions: self.instructions(&repo, &pr).await?,
+            linked_issues: self.linked_issues(&token, &repo, &pr).await?,
+            instructions: self.instructions(&token, &repo, &pr).await?,
             focus: None,
             incremental_since: match &scope {
                 Scope::Since { since } => Some(since.clone()),
@@ -414,6 +466,7 @@ impl ReviewPullRequest {
         let verdict = draft.verdict(own_pr);
         let (posted, review, moved) = self
             .post(
+                &token,
                 &repo,
                 &pr,
                 &draft,
