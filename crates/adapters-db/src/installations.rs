@@ -53,6 +53,18 @@ impl Db {
             .await?)
     }
 
+    /// The active installations of these repository keys (`owner/name` in lower case), in one query.
+    pub async fn active_installations(&self, keys: &[String]) -> Result<Vec<installations::Model>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(installations::Entity::find()
+            .filter(Column::RepoKey.is_in(keys.iter().cloned()))
+            .filter(Column::IsActive.eq(true))
+            .all(&self.reader)
+            .await?)
+    }
+
     /// Marks an installation inactive: its deliveries are no longer accepted with its secret.
     pub async fn deactivate_installation(&self, id: i64) -> Result<()> {
         installations::Entity::update(installations::ActiveModel {

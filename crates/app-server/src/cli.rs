@@ -199,16 +199,6 @@ pub fn keygen(id: &str) -> anyhow::Result<String> {
     let entry = domain::crypto::Keyring::generate_spec(id)?;
     // Checked like the setting will be.
     domain::crypto::Keyring::parse(&entry)?;
-    let session = app_session_key()?;
+    let session = crate::keys::random_session_key()?;
     Ok(format!("ENCRYPTION_KEYS={entry}\nSESSION_KEY={session}\n"))
-}
-
-fn app_session_key() -> anyhow::Result<String> {
-    use base64::Engine;
-    use ring::rand::SecureRandom;
-    let mut bytes = [0u8; 48];
-    ring::rand::SystemRandom::new()
-        .fill(&mut bytes)
-        .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
-    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }

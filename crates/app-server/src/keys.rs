@@ -51,7 +51,8 @@ fn dev_key_file(database_url: &str) -> Option<PathBuf> {
     Some(PathBuf::from("nectr-dev.keys"))
 }
 
-fn random_session_key() -> Result<String, StartupError> {
+/// 48 random bytes in base64: a `SESSION_KEY`.
+pub fn random_session_key() -> Result<String, StartupError> {
     let mut bytes = [0u8; 48];
     SystemRandom::new()
         .fill(&mut bytes)

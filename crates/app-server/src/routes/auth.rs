@@ -9,6 +9,7 @@ use domain::codehost::CodeHostError;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{detail, unavailable};
 use crate::session::{self, CurrentUser};
 use crate::startup::AppState;
 
@@ -17,18 +18,6 @@ const STATE_TTL_MINUTES: i64 = 10;
 
 /// What GitHub is asked to let nectr do: read and review repositories, read the user.
 const SCOPES: &str = "repo read:user user:email";
-
-fn detail(status: actix_web::http::StatusCode, text: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "detail": text.into() }))
-}
-
-fn unavailable(cause: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %cause, "sign-in failed");
-    detail(
-        actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-        "Service temporarily unavailable",
-    )
-}
 
 fn encode(value: &str) -> String {
     let mut out = String::new();

@@ -12,20 +12,9 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::{detail, unavailable};
 use crate::session::CurrentUser;
 use crate::startup::AppState;
-
-fn detail(status: StatusCode, text: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "detail": text.into() }))
-}
-
-fn unavailable(cause: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %cause, "management request failed");
-    detail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Service temporarily unavailable",
-    )
-}
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {

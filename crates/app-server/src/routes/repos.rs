@@ -12,20 +12,9 @@ use domain::codehost::{AccessToken, CodeHostError};
 use domain::values::RepoFullName;
 use serde_json::json;
 
+use super::{detail, unavailable};
 use crate::session::CurrentUser;
 use crate::startup::AppState;
-
-fn detail(status: StatusCode, text: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "detail": text.into() }))
-}
-
-fn unavailable(cause: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %cause, "repository request failed");
-    detail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Service temporarily unavailable",
-    )
-}
 
 /// A GitHub failure as the user should see it.
 fn github_error(repo: Option<&RepoFullName>, e: CodeHostError) -> HttpResponse {
@@ -100,24 +89,30 @@ pub async fn list(state: web::Data<AppState>, user: CurrentUser) -> HttpResponse
         Ok(repos) => repos,
         Err(e) => return github_error(None, e),
     };
-    let mut items = Vec::with_capacity(repos.len());
-    for repo in repos {
-        let installation = match RepoFullName::parse(&repo.full_name) {
-            Ok(name) => match state.db.active_installation(&name).await {
-                Ok(found) => found,
-                Err(e) => return unavailable(e),
-            },
-            Err(_) => None,
-        };
-        items.push(json!({
-            "full_name": repo.full_name,
-            "private": repo.private,
-            "html_url": repo.html_url,
-            "admin": repo.admin,
-            "connected": installation.is_some(),
-            "connected_by_you": installation.as_ref().is_some_and(|i| i.user_id == user.user.id),
-        }));
-    }
+    let keys: Vec<String> = repos
+        .iter()
+        .filter_map(|r| RepoFullName::parse(&r.full_name).ok())
+        .map(|r| r.key())
+        .collect();
+    let installed = match state.db.active_installations(&keys).await {
+        Ok(installed) => installed,
+        Err(e) => return unavailable(e),
+    };
+    let items: Vec<serde_json::Value> = repos
+        .iter()
+        .map(|repo| {
+            let key = repo.full_name.to_ascii_lowercase();
+            let installation = installed.iter().find(|i| i.repo_key == key);
+            json!({
+                "full_name": repo.full_name,
+                "private": repo.private,
+                "html_url": repo.html_url,
+                "admin": repo.admin,
+                "connected": installation.is_some(),
+                "connected_by_you": installation.is_some_and(|i| i.user_id == user.user.id),
+            })
+        })
+        .collect();
     HttpResponse::Ok().json(json!({ "items": items }))
 }
 
