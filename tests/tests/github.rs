@@ -570,3 +570,53 @@ async fn a_github_enterprise_base_path_is_kept() {
         2
     );
 }
+
+#[tokio::test]
+async fn each_tokens_owner_is_asked_once_and_an_app_token_has_none() {
+    let gh = FakeGitHub::start().await;
+    for (token, answer) in [
+        (
+            TEST_PAT,
+            ResponseTemplate::new(200).set_body_json(json!({"login": "nectr-bot", "id": 1})),
+        ),
+        (
+            "gho_alice",
+            ResponseTemplate::new(200).set_body_json(json!({"login": "alice", "id": 2})),
+        ),
+        (
+            "ghs_installation",
+            ResponseTemplate::new(403)
+                .set_body_json(json!({"message": "Resource not accessible by integration"})),
+        ),
+    ] {
+        Mock::given(method("GET"))
+            .and(path("/user"))
+            .and(header("authorization", format!("Bearer {token}").as_str()))
+            .respond_with(answer)
+            .expect(1)
+            .mount(&gh.server)
+            .await;
+    }
+    let client = gh.client();
+    for _ in 0..3 {
+        assert_eq!(
+            client.token_owner(None).await.unwrap().as_deref(),
+            Some("nectr-bot")
+        );
+        assert_eq!(
+            client
+                .token_owner(Some(AccessToken::new("gho_alice")))
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            client
+                .token_owner(Some(AccessToken::new("ghs_installation")))
+                .await
+                .unwrap(),
+            None
+        );
+    }
+}

@@ -98,6 +98,11 @@ impl Db {
         user_id: i64,
         expires_at: DateTime<Utc>,
     ) -> Result<()> {
+        // Sessions that ran out are swept as new ones start.
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::ExpiresAt.lte(Utc::now()))
+            .exec(&self.writer)
+            .await?;
         sessions::Entity::insert(sessions::ActiveModel {
             token_hash: Set(token_hash.to_owned()),
             user_id: Set(user_id),

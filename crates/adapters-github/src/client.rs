@@ -32,8 +32,9 @@ pub struct GitHub {
     oauth: Octocrab,
     pub(crate) config: GitHubConfig,
     pub(crate) pr_cache: PrCache,
-    /// Who `GITHUB_PAT` belongs to, once asked.
-    pub(crate) pat_owner: std::sync::OnceLock<Option<String>>,
+    /// Who each token (by SHA-256) belongs to, once asked.
+    pub(crate) owners:
+        std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Option<String>>>>,
 }
 
 impl std::fmt::Debug for GitHub {
@@ -95,7 +96,7 @@ impl GitHub {
             api: build(&config.api_url, config.timeout)?,
             oauth: build(&config.oauth_url, config.timeout)?,
             pr_cache: PrCache::new(500),
-            pat_owner: std::sync::OnceLock::new(),
+            owners: std::sync::Arc::default(),
             config,
         })
     }

@@ -256,15 +256,18 @@ impl CodeHost for GitHub {
         Ok(())
     }
 
-    /// `GET /user`; the fallback token's owner is asked once per process.
+    /// `GET /user`; each token's owner is asked once per process (a login does not change).
     async fn token_owner(&self, token: Option<AccessToken>) -> CodeHostResult<Option<String>> {
-        if token.is_none() {
-            if self.config.pat.is_none() {
-                return Ok(None);
-            }
-            if let Some(owner) = self.pat_owner.get() {
-                return Ok(owner.clone());
-            }
+        let Some(effective) = token.as_ref().or(self.config.pat.as_ref()) else {
+            return Ok(None);
+        };
+        // Keyed by the token's hash: the token itself is not kept here.
+        let key = hex::encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            effective.expose().as_bytes(),
+        ));
+        if let Some(owner) = self.owners.lock().ok().and_then(|o| o.get(&key).cloned()) {
+            return Ok(owner);
         }
         let owner = match self
             .call(
@@ -286,8 +289,12 @@ impl CodeHost for GitHub {
             ) => None,
             Err(e) => return Err(e),
         };
-        if token.is_none() {
-            let _ = self.pat_owner.set(owner.clone());
+        if let Ok(mut owners) = self.owners.lock() {
+            // Bounded: one entry per token in use; a process with more starts over.
+            if owners.len() >= 10_000 {
+                owners.clear();
+            }
+            owners.insert(key, owner.clone());
         }
         Ok(owner)
     }

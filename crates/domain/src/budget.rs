@@ -31,8 +31,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// How many files are reviewed (wholly or in part).
     pub fn files(&self) -> usize {
-        self.chunks.iter().map(Vec::len).sum()
+        let mut paths: Vec<&str> = self.chunks.iter().flatten().map(FileDiff::path).collect();
+        paths.sort_unstable();
+        paths.dedup();
+        paths.len()
     }
 }
 
@@ -73,6 +77,61 @@ fn rank(path: &str) -> u8 {
     }
 }
 
+/// The file's path, with the lines it covers when it is a part of a split file.
+fn described(part: &FileDiff) -> String {
+    match (part.hunks.first(), part.hunks.last()) {
+        (Some(first), Some(last)) if part.split => format!(
+            "{} (lines {}–{})",
+            part.path(),
+            first.new_start,
+            last.new_start + last.new_len.saturating_sub(1)
+        ),
+        _ => part.path().to_owned(),
+    }
+}
+
+/// A file too large for one request, as parts of whole hunks that each fit. A single hunk larger
+/// than a request is named in `not_covered`.
+fn split_by_hunks(
+    file: FileDiff,
+    limit: usize,
+    not_covered: &mut Vec<(String, String)>,
+) -> Vec<FileDiff> {
+    let empty = FileDiff {
+        hunks: Vec::new(),
+        split: true,
+        ..file.clone()
+    };
+    let mut parts: Vec<FileDiff> = Vec::new();
+    let mut current = empty.clone();
+    for hunk in file.hunks {
+        let alone = FileDiff {
+            hunks: vec![hunk.clone()],
+            ..empty.clone()
+        };
+        let hunk_tokens = estimate_tokens(&alone);
+        if hunk_tokens > limit {
+            not_covered.push((
+                described(&alone),
+                format!(
+                    "one change (about {hunk_tokens} tokens) is larger than one review request ({limit} tokens)"
+                ),
+            ));
+            continue;
+        }
+        current.hunks.push(hunk);
+        if estimate_tokens(&current) > limit {
+            let last = current.hunks.pop();
+            parts.push(std::mem::replace(&mut current, empty.clone()));
+            current.hunks.extend(last);
+        }
+    }
+    if !current.hunks.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
 /// Plans a review of `files` within `budget`.
 pub fn plan(files: Vec<FileDiff>, budget: Budget) -> Plan {
     let mut plan = Plan::default();
@@ -106,31 +165,29 @@ pub fn plan(files: Vec<FileDiff>, budget: Budget) -> Plan {
     });
     let mut used: Vec<usize> = Vec::new();
     for (_, tokens, file) in reviewable {
-        if tokens > budget.chunk_tokens {
-            plan.not_covered.push((
-                file.path().to_owned(),
-                format!(
-                    "its diff (about {tokens} tokens) is larger than one review request ({} tokens)",
-                    budget.chunk_tokens
-                ),
-            ));
-            continue;
-        }
-        // First fit: the earliest request with room, else a new one while the budget allows.
-        if let Some(i) = used.iter().position(|u| u + tokens <= budget.chunk_tokens) {
-            used[i] += tokens;
-            plan.chunks[i].push(file);
-        } else if plan.chunks.len() < budget.max_chunks {
-            used.push(tokens);
-            plan.chunks.push(vec![file]);
+        let parts = if tokens > budget.chunk_tokens {
+            split_by_hunks(file, budget.chunk_tokens, &mut plan.not_covered)
         } else {
-            plan.not_covered.push((
-                file.path().to_owned(),
-                format!(
-                    "over the review budget ({} requests of {} tokens)",
-                    budget.max_chunks, budget.chunk_tokens
-                ),
-            ));
+            vec![file]
+        };
+        for part in parts {
+            let tokens = estimate_tokens(&part);
+            // First fit: the earliest request with room, else a new one while the budget allows.
+            if let Some(i) = used.iter().position(|u| u + tokens <= budget.chunk_tokens) {
+                used[i] += tokens;
+                plan.chunks[i].push(part);
+            } else if plan.chunks.len() < budget.max_chunks {
+                used.push(tokens);
+                plan.chunks.push(vec![part]);
+            } else {
+                plan.not_covered.push((
+                    described(&part),
+                    format!(
+                        "over the review budget ({} requests of {} tokens)",
+                        budget.max_chunks, budget.chunk_tokens
+                    ),
+                ));
+            }
         }
     }
     plan
@@ -186,15 +243,58 @@ mod tests {
         assert!(plan.not_covered[0].1.starts_with("over the review budget"));
     }
 
+    /// A modified file of `hunks` hunks, each adding `lines` lines, 100 lines apart.
+    fn hunked(path: &str, hunks: u32, lines: u32) -> FileDiff {
+        let mut text = format!("diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n");
+        for h in 0..hunks {
+            let start = 1 + h * 100;
+            text.push_str(&format!("@@ -{start},0 +{start},{lines} @@\n"));
+            for i in 0..lines {
+                text.push_str(&format!("+let value_{h}_{i} = compute_something(input);\n"));
+            }
+        }
+        parse(&text).pop().unwrap()
+    }
+
     #[test]
-    fn a_file_larger_than_one_request_is_named_not_cut() {
+    fn a_file_larger_than_one_request_is_reviewed_in_parts_of_whole_hunks() {
+        let one_hunk = estimate_tokens(&hunked("a.rs", 1, 10));
+        let budget = Budget {
+            chunk_tokens: one_hunk * 2,
+            max_chunks: 2,
+        };
+        let plan = plan(vec![hunked("src/huge.rs", 6, 10)], budget);
+        assert_eq!(plan.chunks.len(), 2);
+        let reviewed: usize = plan.chunks.iter().flatten().map(|p| p.hunks.len()).sum();
+        assert!(reviewed >= 2, "{reviewed} hunks reviewed");
+        assert_eq!(plan.files(), 1, "one file, in parts");
+        assert!(
+            plan.chunks
+                .iter()
+                .flatten()
+                .all(|p| p.split && p.path() == "src/huge.rs")
+        );
+        // What did not fit is named by its lines.
+        assert!(!plan.not_covered.is_empty());
+        assert!(
+            plan.not_covered
+                .iter()
+                .all(|(what, why)| what.starts_with("src/huge.rs (lines ")
+                    && why.starts_with("over the review budget")),
+            "{:?}",
+            plan.not_covered
+        );
+    }
+
+    #[test]
+    fn a_single_change_larger_than_one_request_is_named_not_cut() {
         let budget = Budget {
             chunk_tokens: 100,
             max_chunks: 4,
         };
         let plan = plan(vec![file("src/huge.rs", 500), file("src/ok.rs", 2)], budget);
         assert_eq!(plan.files(), 1);
-        assert_eq!(plan.not_covered[0].0, "src/huge.rs");
+        assert_eq!(plan.not_covered[0].0, "src/huge.rs (lines 1–500)");
         assert!(
             plan.not_covered[0]
                 .1

@@ -50,6 +50,8 @@ pub struct FileDiff {
     pub status: FileStatus,
     pub binary: bool,
     pub hunks: Vec<Hunk>,
+    /// Set on a part of a file too large for one review request: it holds some of its hunks only.
+    pub split: bool,
 }
 
 impl FileDiff {
@@ -132,6 +134,7 @@ pub fn parse(diff: &str) -> Vec<FileDiff> {
                 status: FileStatus::Modified,
                 binary: false,
                 hunks: Vec::new(),
+                split: false,
             });
             continue;
         }
@@ -242,6 +245,7 @@ pub fn from_changed_file(file: &ChangedFile) -> FileDiff {
         status: FileStatus::Modified,
         binary: false,
         hunks: Vec::new(),
+        split: false,
     })
 }
 
