@@ -1,11 +1,12 @@
 //! The management API: events, reviews and deliveries of the caller's connected repositories, as
 //! JSON pages (`?page=1&per_page=50`, at most 100). Another user's resource answers 404, never its data.
 
-// Helpers hand back a ready answer as their error: a response is what the handler returns anyway.
-#![allow(clippy::result_large_err)]
+use std::future::Future;
+use std::pin::Pin;
 
+use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use adapters_db::entities::{deliveries, event_runs, events};
 use adapters_db::manage::{EventFilter, Page, Paged, RetryOutcome};
 use chrono::Utc;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{detail, unavailable};
-use crate::session::CurrentUser;
+use crate::session::{AuthError, CurrentUser};
 use crate::startup::AppState;
 
 #[derive(Debug, Deserialize)]
@@ -102,47 +103,56 @@ fn delivery_json(d: &deliveries::Model) -> Value {
     })
 }
 
-async fn keys(state: &AppState, user: &CurrentUser) -> Result<Vec<String>, HttpResponse> {
-    state
-        .db
-        .user_repo_keys(user.user.id)
-        .await
-        .map_err(unavailable)
+/// The keys of the caller's connected repositories: what every route here is scoped to. Without a
+/// session, 401.
+#[derive(Debug)]
+pub struct Scope {
+    keys: Vec<String>,
+}
+
+impl FromRequest for Scope {
+    type Error = AuthError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = CurrentUser::from_request(req, payload);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let user = user.await?;
+            let state = state.ok_or(AuthError::Missing)?;
+            let keys = state
+                .db
+                .user_repo_keys(user.user.id)
+                .await
+                .map_err(|e| AuthError::Store(e.to_string()))?;
+            Ok(Self { keys })
+        })
+    }
 }
 
 /// `GET /api/v1/events?status=&repository=&event_type=`
 pub async fn events(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    scope: Scope,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let keys = match keys(&state, &user).await {
-        Ok(keys) => keys,
-        Err(answer) => return answer,
-    };
+    let keys = &scope.keys;
     let filter = EventFilter {
         status: query.status.clone(),
         repository: query.repository.clone(),
         event_type: query.event_type.clone(),
     };
     let page = query.page();
-    match state.db.list_events(&keys, &filter, page).await {
+    match state.db.list_events(keys, &filter, page).await {
         Ok(result) => paged(page, result, event_json),
         Err(e) => unavailable(e),
     }
 }
 
 /// `GET /api/v1/events/{id}`, with its runs.
-pub async fn event(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    id: web::Path<i64>,
-) -> HttpResponse {
-    let keys = match keys(&state, &user).await {
-        Ok(keys) => keys,
-        Err(answer) => return answer,
-    };
-    let event = match state.db.event_in_scope(&keys, *id).await {
+pub async fn event(state: web::Data<AppState>, scope: Scope, id: web::Path<i64>) -> HttpResponse {
+    let keys = &scope.keys;
+    let event = match state.db.event_in_scope(keys, *id).await {
         Ok(Some(event)) => event,
         Ok(None) => return detail(StatusCode::NOT_FOUND, "no such event"),
         Err(e) => return unavailable(e),
@@ -157,16 +167,9 @@ pub async fn event(
 }
 
 /// `POST /api/v1/events/{id}/retry`: a failed or skipped event is queued again.
-pub async fn retry(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    id: web::Path<i64>,
-) -> HttpResponse {
-    let keys = match keys(&state, &user).await {
-        Ok(keys) => keys,
-        Err(answer) => return answer,
-    };
-    match state.db.event_in_scope(&keys, *id).await {
+pub async fn retry(state: web::Data<AppState>, scope: Scope, id: web::Path<i64>) -> HttpResponse {
+    let keys = &scope.keys;
+    match state.db.event_in_scope(keys, *id).await {
         Ok(Some(_)) => {}
         Ok(None) => return detail(StatusCode::NOT_FOUND, "no such event"),
         Err(e) => return unavailable(e),
@@ -191,15 +194,12 @@ pub async fn retry(
 /// `GET /api/v1/reviews`: posted reviews with their runs' figures.
 pub async fn reviews(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    scope: Scope,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let keys = match keys(&state, &user).await {
-        Ok(keys) => keys,
-        Err(answer) => return answer,
-    };
+    let keys = &scope.keys;
     let page = query.page();
-    match state.db.list_reviews(&keys, page).await {
+    match state.db.list_reviews(keys, page).await {
         Ok(result) => paged(page, result, |(run, event)| {
             let figures = result_of(run);
             json!({
@@ -220,15 +220,12 @@ pub async fn reviews(
 /// `GET /api/v1/deliveries`: the delivery log, accepted and rejected.
 pub async fn deliveries(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    scope: Scope,
     query: web::Query<ListQuery>,
 ) -> HttpResponse {
-    let keys = match keys(&state, &user).await {
-        Ok(keys) => keys,
-        Err(answer) => return answer,
-    };
+    let keys = &scope.keys;
     let page = query.page();
-    match state.db.list_deliveries(&keys, page).await {
+    match state.db.list_deliveries(keys, page).await {
         Ok(result) => paged(page, result, delivery_json),
         Err(e) => unavailable(e),
     }
@@ -237,14 +234,11 @@ pub async fn deliveries(
 /// `GET /api/v1/deliveries/{id}`, with the (redacted) headers.
 pub async fn delivery(
     state: web::Data<AppState>,
-    user: CurrentUser,
+    scope: Scope,
     id: web::Path<i64>,
 ) -> HttpResponse {
-    let keys = match keys(&state, &user).await {
-        Ok(keys) => keys,
-        Err(answer) => return answer,
-    };
-    match state.db.delivery_in_scope(&keys, *id).await {
+    let keys = &scope.keys;
+    match state.db.delivery_in_scope(keys, *id).await {
         Ok(Some(d)) => {
             let mut body = delivery_json(&d);
             // Stored as an object of lower-cased names (sensitive values already redacted).
