@@ -76,12 +76,13 @@ async fn drain(app: &TestApp, processes: usize, workers: usize, jobs: usize) -> 
         } else {
             Db::connect(&app.database_url).await.unwrap()
         };
+        let signal = db.work_signal();
         pools.push(WorkerPool::start(
             &format!("p{p}"),
             Arc::new(db),
             Arc::new(NoOp),
             config.clone(),
-            Arc::default(),
+            signal,
         ));
     }
     loop {

@@ -16,15 +16,17 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
-use domain::budget::Budget;
-use domain::codehost::{ChangedFile, MockCodeHost, Posted, PullRequest, PullRequestState};
-use domain::diff::{LineMap, parse};
 use domain::queue::{Job, JobHandler, JobResult};
+use domain::review::FallbackToken;
+use domain::review::budget::Budget;
+use domain::review::codehost::{ChangedFile, MockCodeHost, Posted, PullRequest, PullRequestState};
+use domain::review::diff::{LineMap, parse};
+use domain::review::service::ReviewPullRequest;
 use domain::review::{
     Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Reviewer, Severity,
 };
-use domain::review_job::ReviewPullRequest;
-use domain::values::HeadSha;
+use domain::webhook::event::ReviewKey;
+use domain::webhook::values::{HeadSha, RepoFullName};
 use nectr_tests::fake_github::FakeGitHub;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -100,9 +102,11 @@ fn job() -> Job {
     Job {
         event_id: 1,
         attempts: 1,
-        repository: Some(REPO.into()),
-        pr_number: Some(7),
-        head_sha: Some(SHA.into()),
+        key: ReviewKey {
+            repository: RepoFullName::parse(REPO).unwrap(),
+            pr_number: 7,
+            head_sha: HeadSha::parse(SHA).unwrap(),
+        },
         lease_expires_at: Utc::now(),
     }
 }
@@ -177,9 +181,12 @@ async fn main() {
         "", "in memory", "per file", "over HTTP"
     );
     for files in [100usize, 1_000, 3_000] {
-        let handler =
-            ReviewPullRequest::new(Arc::new(in_memory_host(files)), Arc::new(InstantReviewer))
-                .with_budget(everything());
+        let handler = ReviewPullRequest::new(
+            Arc::new(in_memory_host(files)),
+            Arc::new(InstantReviewer),
+            Arc::new(FallbackToken),
+            everything(),
+        );
         run(&handler).await; // warm-up
         let mut memory = Vec::new();
         for _ in 0..runs {
@@ -209,8 +216,12 @@ async fn main() {
             ))
             .mount(&github.server)
             .await;
-        let handler = ReviewPullRequest::new(Arc::new(github.client()), Arc::new(InstantReviewer))
-            .with_budget(everything());
+        let handler = ReviewPullRequest::new(
+            Arc::new(github.client()),
+            Arc::new(InstantReviewer),
+            Arc::new(FallbackToken),
+            everything(),
+        );
         let mut http = Vec::new();
         for _ in 0..runs {
             http.push(run(&handler).await);

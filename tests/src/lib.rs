@@ -402,8 +402,8 @@ pub fn delivery_id() -> String {
 
 /// Signs `body` with `secret` as GitHub does.
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    domain::signature::sign(
-        &domain::values::WebhookSecret::parse(secret).expect("secret"),
+    domain::webhook::signature::sign(
+        &domain::webhook::values::WebhookSecret::parse(secret).expect("secret"),
         body,
     )
 }

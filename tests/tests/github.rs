@@ -6,11 +6,12 @@
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
-use domain::codehost::{
-    AccessToken, CodeHost, CodeHostError, DiffSide, InlineComment, NewReview, OAuthClient,
-    PullRequestState, ReviewVerdict, WebhookManager,
+use domain::accounts::{OAuthClient, WebhookManager};
+use domain::codehost::{AccessToken, CodeHostError};
+use domain::review::codehost::{
+    CodeHost, DiffSide, InlineComment, NewReview, PullRequestState, ReviewVerdict,
 };
-use domain::values::{HeadSha, RepoFullName};
+use domain::webhook::values::{HeadSha, RepoFullName};
 use nectr_tests::fake_github::{FakeGitHub, TEST_PAT};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_json, header, method, path, query_param};
@@ -110,26 +111,6 @@ async fn pull_request_state_is_cached_and_fetched_once() {
             .await
             .len(),
         1
-    );
-}
-
-#[tokio::test]
-async fn the_diff_is_asked_for_in_the_diff_media_type() {
-    let gh = FakeGitHub::start().await;
-    let diff = "diff --git a/README.md b/README.md\n--- a/README.md\n+++ b/README.md\n@@ -1 +1 @@\n-old\n+new\n";
-    Mock::given(method("GET"))
-        .and(path("/repos/Codertocat/Hello-World/pulls/2"))
-        .and(header("accept", "application/vnd.github.v3.diff"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(diff))
-        .expect(1)
-        .mount(&gh.server)
-        .await;
-    assert_eq!(
-        gh.client()
-            .pull_request_diff(None, &repo(), 2)
-            .await
-            .unwrap(),
-        diff
     );
 }
 
@@ -503,45 +484,23 @@ async fn an_oauth_code_is_exchanged_and_the_user_read() {
 }
 
 #[tokio::test]
-async fn repository_listings_leave_out_pull_requests_and_sort_languages() {
+async fn the_users_repositories_say_whether_they_may_be_administered() {
     let gh = FakeGitHub::start().await;
-    Mock::given(method("GET"))
-        .and(path("/repos/Codertocat/Hello-World/issues"))
-        .and(query_param("state", "open"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
-            {"number": 1, "title": "Bug", "body": "it breaks", "state": "open", "html_url": "https://github.com/x/1"},
-            {"number": 2, "title": "A PR", "body": null, "state": "open", "html_url": "https://github.com/x/2", "pull_request": {"url": "u"}},
-        ])))
-        .mount(&gh.server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/repos/Codertocat/Hello-World/languages"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"Shell": 10, "Rust": 5000, "C": 300})),
-        )
-        .mount(&gh.server)
-        .await;
     Mock::given(method("GET"))
         .and(path("/user/repos"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([
             {"full_name": "octocat/a", "private": false, "default_branch": "main", "html_url": "https://github.com/octocat/a", "permissions": {"admin": true, "push": true, "pull": true}},
+            {"full_name": "octocat/b", "private": true, "default_branch": "main", "html_url": "https://github.com/octocat/b", "permissions": {"admin": false, "push": true, "pull": true}},
         ])))
         .mount(&gh.server)
         .await;
-    let client = gh.client();
-    let issues = client.issues(None, &repo()).await.unwrap();
-    assert_eq!(issues.iter().map(|i| i.number).collect::<Vec<_>>(), [1]);
-    let languages = client.languages(None, &repo()).await.unwrap();
-    assert_eq!(
-        languages,
-        [
-            ("Rust".to_owned(), 5000),
-            ("C".to_owned(), 300),
-            ("Shell".to_owned(), 10)
-        ]
-    );
-    let repos = client.user_repositories(Some(user_token())).await.unwrap();
+    let repos = gh
+        .client()
+        .user_repositories(Some(user_token()))
+        .await
+        .unwrap();
     assert!(repos[0].admin && repos[0].full_name == "octocat/a");
+    assert!(!repos[1].admin && repos[1].private);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use adapters_db::entities::{event_runs, events};
 use app_server::workers::{WorkerConfig, WorkerPool};
 use async_trait::async_trait;
 use chrono::Utc;
-use domain::queue::{Job, JobHandler, JobResult, ReviewQueue};
+use domain::queue::{Job, JobHandler, JobResult, RetryPolicy, ReviewQueue};
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{Backend, CORPUS_SECRET, TestApp, delivery_id, on_both_backends, sign};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -355,12 +355,21 @@ async fn an_expired_lease_is_reclaimed_by_another_worker(backend: Backend) {
         "a leased event is not claimed twice"
     );
     assert_eq!(
-        app.db.reclaim_expired(Utc::now(), 5).await.unwrap(),
+        app.db
+            .reclaim_expired(Utc::now(), RetryPolicy::default())
+            .await
+            .unwrap(),
         0,
         "a live lease is not reclaimed"
     );
     let later = Utc::now() + chrono::Duration::seconds(2);
-    assert_eq!(app.db.reclaim_expired(later, 5).await.unwrap(), 1);
+    assert_eq!(
+        app.db
+            .reclaim_expired(later, RetryPolicy::default())
+            .await
+            .unwrap(),
+        1
+    );
     let event = events::Entity::find_by_id(id)
         .one(app.db.connection())
         .await
@@ -376,7 +385,19 @@ async fn an_expired_lease_is_reclaimed_by_another_worker(backend: Backend) {
     assert_eq!(again[0].attempts, 2, "the dead worker's attempt counts");
     // Out of attempts, an expired lease fails the event instead.
     let much_later = later + chrono::Duration::seconds(120);
-    assert_eq!(app.db.reclaim_expired(much_later, 2).await.unwrap(), 1);
+    assert_eq!(
+        app.db
+            .reclaim_expired(
+                much_later,
+                RetryPolicy {
+                    max_attempts: 2,
+                    ..RetryPolicy::default()
+                }
+            )
+            .await
+            .unwrap(),
+        1
+    );
     let event = events::Entity::find_by_id(id)
         .one(app.db.connection())
         .await
@@ -407,7 +428,7 @@ async fn shutdown_releases_unfinished_work(backend: Backend) {
         Arc::new(app.db.clone()),
         handler.clone(),
         config,
-        Arc::default(),
+        app.db.work_signal(),
     );
     wait_for(&app.db, id, |e| e.status == "processing").await;
     let started = std::time::Instant::now();
@@ -449,14 +470,14 @@ async fn two_worker_pools_drain_a_thousand_events_running_each_once(backend: Bac
         Arc::new(app.db.clone()),
         handler.clone(),
         config.clone(),
-        Arc::default(),
+        app.db.work_signal(),
     );
     let b = WorkerPool::start(
         "b",
-        Arc::new(other_process),
+        Arc::new(other_process.clone()),
         handler.clone(),
         config,
-        Arc::default(),
+        other_process.work_signal(),
     );
     let last = *ids.last().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
@@ -505,7 +526,6 @@ async fn work_queued_by_one_process_wakes_the_idle_workers_of_another_on_postgre
         return;
     };
     let other_process = Db::connect(&app.database_url).await.unwrap();
-    let wake = Arc::new(tokio::sync::Notify::new());
     let handler = Arc::new(Recorder::default());
     // Polling once a minute: only a notification can start the work within the test's patience.
     let config = WorkerConfig {
@@ -513,16 +533,13 @@ async fn work_queued_by_one_process_wakes_the_idle_workers_of_another_on_postgre
         poll_interval: Duration::from_secs(60),
         ..WorkerConfig::default()
     };
-    let listener = other_process.listen_for_work(wake.clone());
-    assert!(listener.is_some());
     let pool = WorkerPool::start(
         "listener",
-        Arc::new(other_process),
+        Arc::new(other_process.clone()),
         handler.clone(),
         config,
-        wake,
-    )
-    .with_listener(listener);
+        other_process.work_signal(),
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let id = deliver(&app, 1, SHA).await;
     let started = std::time::Instant::now();

@@ -572,16 +572,17 @@ async fn the_installation_secret_is_used_for_its_repository(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let repo = domain::values::RepoFullName::parse("Acme/Backend").unwrap();
+    let repo = domain::webhook::values::RepoFullName::parse("Acme/Backend").unwrap();
     let user_id = insert_user(&app).await;
     let secret =
-        domain::values::WebhookSecret::parse("per-repository-secret-0123456789abcdef").unwrap();
+        domain::webhook::values::WebhookSecret::parse("per-repository-secret-0123456789abcdef")
+            .unwrap();
     app.db
         .create_installation(user_id, &repo, Some(1), &secret)
         .await
         .unwrap();
     // A second active installation of the same repository (any case) is refused: lookups stay unambiguous.
-    let same = domain::values::RepoFullName::parse("acme/backend").unwrap();
+    let same = domain::webhook::values::RepoFullName::parse("acme/backend").unwrap();
     assert!(matches!(
         app.db
             .create_installation(user_id, &same, Some(2), &secret)

@@ -78,7 +78,7 @@ impl Reviewer for AnthropicReviewer {
     }
 
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
-        let (user, not_covered) = prompt::user_message(request);
+        let user = prompt::user_message(request);
         let url = format!("{}/v1/messages", self.config.base_url.trim_end_matches('/'));
         let body = self.body(&user);
         let mut last_error = String::new();
@@ -147,7 +147,7 @@ impl Reviewer for AnthropicReviewer {
                 .ok_or_else(|| {
                     ReviewError::Transient("Anthropic's answer has no review tool call".into())
                 })?;
-            return prompt::parse_answer(input, request, not_covered, model, usage);
+            return prompt::parse_answer(input, request, model, usage);
         }
         Err(ReviewError::Transient(last_error))
     }

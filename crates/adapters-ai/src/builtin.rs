@@ -5,8 +5,7 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use domain::classify::classify;
-use domain::diff::{FileDiff, FileStatus, LineKind};
+use domain::review::diff::{FileDiff, FileStatus, LineKind};
 use domain::review::{
     Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Reviewer, Severity,
 };
@@ -255,12 +254,8 @@ impl Reviewer for BuiltinReviewer {
 
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
         let mut findings = Vec::new();
-        let mut not_covered = Vec::new();
+        // The plan classified the files already: every one is for a reviewer to read.
         for file in &request.files {
-            if let Some(reason) = classify(file).reason() {
-                not_covered.push((file.path().to_owned(), reason.to_owned()));
-                continue;
-            }
             self.check_file(file, &mut findings);
         }
         // As one of the parallel agents, it reports its focus only.
@@ -271,7 +266,7 @@ impl Reviewer for BuiltinReviewer {
         let added: usize = request.files.iter().map(FileDiff::additions).sum();
         let summary = format!(
             "Built-in checks ran on {} file(s) and {added} added line(s): {} critical, {} warning(s), {} note(s).",
-            request.files.len() - not_covered.len(),
+            request.files.len(),
             count(Severity::Critical),
             count(Severity::Warning),
             count(Severity::Info),
@@ -279,7 +274,6 @@ impl Reviewer for BuiltinReviewer {
         Ok(ReviewDraft {
             summary,
             findings,
-            not_covered,
             ..ReviewDraft::default()
         })
     }

@@ -1,7 +1,9 @@
 //! The built-in reviewer's checks, for what they must find and what they must leave alone.
 
-use domain::diff::parse;
-use domain::review::{Category, ReviewRequest, Reviewer, Severity};
+use domain::review::budget::{Budget, plan};
+use domain::review::diff::parse;
+use domain::review::service::review_in_chunks;
+use domain::review::{Category, ReviewDraft, ReviewRequest, Reviewer, Severity};
 
 use super::BuiltinReviewer;
 
@@ -17,6 +19,18 @@ fn added(path: &str, lines: &[&str]) -> String {
         diff.push('\n');
     }
     diff
+}
+
+/// The review of `diff` as the workers run it: planned (classified, budgeted), then reviewed.
+async fn planned_review(diff: &str) -> ReviewDraft {
+    let plan = plan(parse(diff), Budget::default());
+    review_in_chunks(
+        &BuiltinReviewer,
+        &ReviewRequest::new("t", Vec::new()),
+        &plan,
+    )
+    .await
+    .unwrap()
 }
 
 async fn findings(diff: &str) -> Vec<(String, u32, Severity, Category, String)> {
@@ -186,8 +200,7 @@ async fn very_large_new_files_and_binaries_are_named() {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let mut diff = added("src/generated_table.rs", &refs);
     diff.push_str("diff --git a/logo.png b/logo.png\nnew file mode 100644\nBinary files /dev/null and b/logo.png differ\n");
-    let request = ReviewRequest::new("t", parse(&diff));
-    let draft = BuiltinReviewer.review(&request).await.unwrap();
+    let draft = planned_review(&diff).await;
     assert_eq!(draft.findings.len(), 1);
     assert_eq!(draft.findings[0].title, "Very large new file");
     assert_eq!(
@@ -206,8 +219,7 @@ async fn lock_vendored_and_generated_files_are_left_out_and_named() {
     let mut diff = added("Cargo.lock", &["checksum = \"AKIAIOSFODNN7EXAMPLE\""]);
     diff.push_str(&added("vendor/lib/a.rs", &["let v = x.unwrap();"]));
     diff.push_str(&added("src/lib.rs", &["let v = x.unwrap();"]));
-    let request = ReviewRequest::new("t", parse(&diff));
-    let draft = BuiltinReviewer.review(&request).await.unwrap();
+    let draft = planned_review(&diff).await;
     assert_eq!(draft.findings.len(), 1);
     assert_eq!(draft.findings[0].path, "src/lib.rs");
     assert_eq!(

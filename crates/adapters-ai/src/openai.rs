@@ -164,7 +164,7 @@ impl Reviewer for OpenAiReviewer {
     }
 
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
-        let (user, not_covered) = prompt::user_message(request);
+        let user = prompt::user_message(request);
         let answer = if self.json_mode.load(Ordering::Relaxed) {
             self.ask(&user, Format::JsonMode).await?
         } else {
@@ -209,6 +209,6 @@ impl Reviewer for OpenAiReviewer {
             .ok_or_else(|| {
                 ReviewError::Transient("the model's answer holds no JSON object".into())
             })?;
-        prompt::parse_answer(parsed, request, not_covered, model, usage)
+        prompt::parse_answer(parsed, request, model, usage)
     }
 }

@@ -1,8 +1,7 @@
 //! What model reviewers are asked, and how their structured answers become a `ReviewDraft`. Shared by
 //! the Anthropic and OpenAI-compatible reviewers.
 
-use domain::classify::classify;
-use domain::diff::LineKind;
+use domain::review::diff::LineKind;
 use domain::review::{
     Category, Finding, Focus, ReviewDraft, ReviewError, ReviewRequest, Severity, Usage,
 };
@@ -66,9 +65,9 @@ fn focus_instruction(focus: Focus) -> &'static str {
     }
 }
 
-/// The user message: the pull request's reviewable files with new-file line numbers. Files that are
-/// not reviewed are returned separately with the reason.
-pub fn user_message(request: &ReviewRequest) -> (String, Vec<(String, String)>) {
+/// The user message: the pull request's files (already classified by the plan: every one is for a
+/// reviewer to read) with new-file line numbers.
+pub fn user_message(request: &ReviewRequest) -> String {
     let mut text = format!("Pull request: {}\n", request.title);
     if let Some(focus) = request.focus {
         text.push_str(&format!("\n{}\n", focus_instruction(focus)));
@@ -94,12 +93,7 @@ pub fn user_message(request: &ReviewRequest) -> (String, Vec<(String, String)>) 
             "\nOnly the commits since {since} are shown; earlier changes were already reviewed.\n"
         ));
     }
-    let mut not_covered = Vec::new();
     for file in &request.files {
-        if let Some(reason) = classify(file).reason() {
-            not_covered.push((file.path().to_owned(), reason.to_owned()));
-            continue;
-        }
         text.push_str(&format!("\nFile: {}\n```diff\n", file.path()));
         for hunk in &file.hunks {
             text.push_str(&format!(
@@ -118,7 +112,7 @@ pub fn user_message(request: &ReviewRequest) -> (String, Vec<(String, String)>) 
         }
         text.push_str("```\n");
     }
-    (text, not_covered)
+    text
 }
 
 #[derive(Deserialize)]
@@ -144,7 +138,6 @@ struct AnswerFinding {
 pub fn parse_answer(
     value: Value,
     request: &ReviewRequest,
-    not_covered: Vec<(String, String)>,
     model: &str,
     usage: Usage,
 ) -> Result<ReviewDraft, ReviewError> {
@@ -183,7 +176,7 @@ pub fn parse_answer(
     Ok(ReviewDraft {
         summary: answer.summary,
         findings,
-        not_covered,
+        not_covered: Vec::new(),
         model: Some(model.to_owned()),
         usage,
     })

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use adapters_ai::{AnthropicConfig, AnthropicReviewer};
-use domain::diff::parse;
+use domain::review::diff::parse;
 use domain::review::{Category, ReviewError, ReviewRequest, Reviewer, Severity};
 use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};

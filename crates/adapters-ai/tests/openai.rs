@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use adapters_ai::{OpenAiConfig, OpenAiReviewer};
-use domain::diff::parse;
+use domain::review::diff::parse;
 use domain::review::{
     Category, Focus, LinkedIssue, ReviewError, ReviewRequest, Reviewer, Severity,
 };

@@ -2,8 +2,9 @@
 //! Sessions and states are stored as SHA-256 hashes: the database never holds a usable cookie.
 
 use chrono::{DateTime, Utc};
-use domain::codehost::{AccessToken, GitHubUser};
-use domain::crypto::Keyring;
+use domain::accounts::crypto::Keyring;
+use domain::accounts::github::GitHubUser;
+use domain::codehost::AccessToken;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 

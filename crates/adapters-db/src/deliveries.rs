@@ -1,8 +1,8 @@
 //! The delivery log: one row per request to the webhook endpoint.
 
 use async_trait::async_trait;
-use domain::delivery::DeliveryRecord;
-use domain::ports::DeliveryLog;
+use domain::webhook::delivery::DeliveryRecord;
+use domain::webhook::ports::DeliveryLog;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 use crate::entities::deliveries;

@@ -3,20 +3,17 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::delivery::DeliveryRecord;
-use domain::event::EventStatus;
-use domain::ports::{Disposition, EventStore, NewEvent, Recorded};
+use domain::queue::{EventStatus, transition};
+use domain::webhook::delivery::DeliveryRecord;
+use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-    TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
+    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait, TryInsertResult,
 };
 
 use crate::entities::events::{self, Column};
 use crate::{Db, DbError, Result, deliveries};
-
-const IN_FLIGHT: [&str; 2] = ["pending", "processing"];
 
 /// Why an insert conflicted.
 enum Conflict {
@@ -103,7 +100,7 @@ impl Db {
         let mut older = Condition::all()
             .add(Column::Repository.eq(key.repository.as_str()))
             .add(Column::PrNumber.eq(pr_number(key.pr_number)))
-            .add(Column::Status.eq(EventStatus::Pending.as_str()))
+            .add(Column::Status.is_in(statuses(transition::SUPERSEDE_OLDER_HEAD.from)))
             .add(Column::HeadSha.ne(key.head_sha.as_str()));
         if let Some(updated_at) = pr.and_then(|p| p.updated_at) {
             older = older.add(
@@ -113,15 +110,12 @@ impl Db {
             );
         }
         let reason = format!("superseded by event {event_id} (head {})", key.head_sha);
-        if self.backend() == sea_orm::DbBackend::Postgres {
-            // Delivered at commit, to every process listening (their idle workers wake at once).
-            txn.execute_unprepared(&format!("NOTIFY {}", crate::queue::WORK_CHANNEL))
-                .await?;
-        }
+        // Delivered at commit, to every process listening (their idle workers wake at once).
+        crate::notify::announce(txn).await?;
         let superseded = events::Entity::update_many()
             .col_expr(
                 Column::Status,
-                Expr::value(EventStatus::Superseded.as_str()),
+                Expr::value(transition::SUPERSEDE_OLDER_HEAD.to.as_str()),
             )
             .col_expr(Column::Reason, Expr::value(reason))
             .col_expr(Column::UpdatedAt, Expr::value(now))
@@ -156,7 +150,7 @@ impl Db {
                 .filter(Column::Repository.eq(key.repository.as_str()))
                 .filter(Column::PrNumber.eq(pr_number(key.pr_number)))
                 .filter(Column::HeadSha.eq(key.head_sha.as_str()))
-                .filter(Column::Status.is_in(IN_FLIGHT))
+                .filter(Column::Status.is_in(statuses(&EventStatus::IN_FLIGHT)))
                 .into_tuple::<(i64, DateTime<Utc>)>()
                 .one(txn)
                 .await?;
@@ -182,16 +176,21 @@ async fn supersede_stale(txn: &DatabaseTransaction, event_id: i64, by: &NewEvent
     events::Entity::update_many()
         .col_expr(
             Column::Status,
-            Expr::value(EventStatus::Superseded.as_str()),
+            Expr::value(transition::SUPERSEDE_STALE.to.as_str()),
         )
         .col_expr(Column::Reason, Expr::value(reason))
         .col_expr(Column::UpdatedAt, Expr::value(by.received_at))
         .col_expr(Column::ProcessedAt, Expr::value(by.received_at))
         .filter(Column::Id.eq(event_id))
-        .filter(Column::Status.is_in(IN_FLIGHT))
+        .filter(Column::Status.is_in(statuses(&EventStatus::IN_FLIGHT)))
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// The strings of `statuses`, for an `IN` filter.
+pub(crate) fn statuses(statuses: &[EventStatus]) -> Vec<&'static str> {
+    statuses.iter().map(|s| s.as_str()).collect()
 }
 
 fn pr_number(n: u64) -> i64 {

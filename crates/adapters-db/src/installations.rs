@@ -3,8 +3,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::codehost::AccessToken;
-use domain::ports::{InstallationStore, RepositoryTokens};
-use domain::values::{RepoFullName, WebhookSecret};
+use domain::review::RepositoryTokens;
+use domain::webhook::ports::InstallationStore;
+use domain::webhook::values::{RepoFullName, WebhookSecret};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::accounts::secret_context;

@@ -8,18 +8,20 @@ mod error;
 mod events;
 mod installations;
 pub mod manage;
+mod notify;
 mod queue;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::crypto::Keyring;
+use domain::accounts::crypto::Keyring;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
 
 pub use error::{DbError, Result};
+pub use notify::DbWorkSignal;
 
 /// How long SQLite waits for another writer (another process) before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);

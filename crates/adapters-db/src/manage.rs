@@ -4,9 +4,10 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
+
+use domain::queue::{EventStatus, transition};
 
 use crate::entities::{deliveries, event_runs, events, installations};
 use crate::{Db, DbError, Result};
@@ -115,7 +116,7 @@ impl Db {
     pub async fn retry_event(&self, id: i64, now: DateTime<Utc>) -> Result<RetryOutcome> {
         let update = events::Entity::update_many()
             .set(events::ActiveModel {
-                status: Set("pending".into()),
+                status: Set(transition::REQUEUE.to.as_str().into()),
                 attempts: Set(0),
                 run_at: Set(Some(now)),
                 last_error: Set(None),
@@ -127,16 +128,13 @@ impl Db {
                 ..Default::default()
             })
             .filter(events::Column::Id.eq(id))
-            .filter(events::Column::Status.is_in(["failed", "skipped"]))
+            .filter(events::Column::Status.is_in(crate::events::statuses(transition::REQUEUE.from)))
             .exec(&self.writer)
             .await;
         match update {
             Ok(done) if done.rows_affected == 1 => {
-                if self.backend() == sea_orm::DbBackend::Postgres {
-                    let _ = self
-                        .writer
-                        .execute_unprepared(&format!("NOTIFY {}", crate::queue::WORK_CHANNEL))
-                        .await;
+                if let Err(e) = crate::notify::announce(&self.writer).await {
+                    tracing::warn!(error = %e, "announcing the retried event failed; workers poll");
                 }
                 Ok(RetryOutcome::Queued)
             }
@@ -178,7 +176,7 @@ impl Db {
             .and_where(in_scope(events::Column::Repository, keys))
             .to_owned();
         let pages = event_runs::Entity::find()
-            .filter(event_runs::Column::Outcome.eq("completed"))
+            .filter(event_runs::Column::Outcome.eq(EventStatus::Completed.as_str()))
             .filter(event_runs::Column::Result.like("%\"review_url\"%"))
             .filter(event_runs::Column::EventId.in_subquery(scoped))
             .order_by_desc(event_runs::Column::Id)

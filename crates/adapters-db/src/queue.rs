@@ -1,12 +1,14 @@
 //! The review queue on the events table: leases claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL (any
-//! number of processes share one database) and through the single writer on SQLite.
+//! number of processes share one database) and through the single writer on SQLite. Every status change
+//! is one of the domain's named transitions: the statuses are bound, never spelled here.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::event::EventStatus;
-use domain::queue::{Finish, Job, ReviewQueue};
+use domain::queue::{EventStatus, Finish, Job, RetryPolicy, ReviewQueue, Transition, transition};
+use domain::webhook::event::ReviewKey;
+use domain::webhook::values::{HeadSha, RepoFullName};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Statement, Value,
 };
@@ -24,12 +26,38 @@ struct Claimed {
     lease_expires_at: Option<DateTime<Utc>>,
 }
 
+impl Claimed {
+    /// The review the row names; `None` for a row that names no valid pull request.
+    fn key(&self) -> Option<ReviewKey> {
+        Some(ReviewKey {
+            repository: RepoFullName::parse(self.repository.as_deref()?).ok()?,
+            pr_number: u64::try_from(self.pr_number?).ok()?,
+            head_sha: HeadSha::parse(self.head_sha.as_deref()?).ok()?,
+        })
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Expired {
+    id: i64,
+    attempts: i32,
+}
+
 /// Writes `$n` placeholders as the backend wants them (`?n` on SQLite).
 fn sql(backend: DbBackend, text: &str) -> String {
     match backend {
         DbBackend::Sqlite => text.replace('$', "?"),
         _ => text.to_owned(),
     }
+}
+
+/// `status IN ($first, …)` for the statuses a transition starts from, and their values.
+fn from_clause(t: Transition, first: usize) -> (String, Vec<Value>) {
+    let marks: Vec<String> = (0..t.from.len())
+        .map(|i| format!("${}", first + i))
+        .collect();
+    let values = t.from.iter().map(|s| s.as_str().into()).collect();
+    (format!("status IN ({})", marks.join(", ")), values)
 }
 
 impl Db {
@@ -45,42 +73,33 @@ impl Db {
             .await?
             .rows_affected())
     }
-}
 
-/// The PostgreSQL channel queued work is announced on.
-pub(crate) const WORK_CHANNEL: &str = "nectr_work";
-
-impl Db {
-    /// On PostgreSQL, wakes `wake` whenever any process queues work (LISTEN/NOTIFY), so idle workers
-    /// of every process start at once; reconnects after errors. On SQLite (one machine, usually one
-    /// process) there is nothing to listen to and polling covers other processes: returns `None`.
-    pub fn listen_for_work(
+    /// Applies `t` to the event `worker` holds, setting `set` (its placeholders numbered from `$3`,
+    /// `$1` and `$2` being the event's id and the worker). Returns whether the worker still held it.
+    async fn transition_held(
         &self,
-        wake: std::sync::Arc<tokio::sync::Notify>,
-    ) -> Option<tokio::task::JoinHandle<()>> {
-        if self.backend() != DbBackend::Postgres {
-            return None;
-        }
-        let pool = self.reader.get_postgres_connection_pool().clone();
-        Some(tokio::spawn(async move {
-            loop {
-                let listener = async {
-                    let mut listener =
-                        sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
-                    listener.listen(WORK_CHANNEL).await?;
-                    loop {
-                        listener.recv().await?;
-                        wake.notify_waiters();
-                    }
-                    #[allow(unreachable_code)]
-                    Ok::<(), sea_orm::sqlx::Error>(())
-                };
-                if let Err(e) = listener.await {
-                    tracing::warn!(error = %e, "listening for queued work failed; polling until it reconnects");
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }))
+        conn: &impl ConnectionTrait,
+        t: Transition,
+        event_id: i64,
+        worker: &str,
+        set: &str,
+        mut values: Vec<Value>,
+    ) -> Result<bool, DbError> {
+        let first = 3 + values.len() + 1;
+        let (from, from_values) = from_clause(t, first);
+        let text = format!(
+            "UPDATE events SET status = ${}, {set} WHERE id = $1 AND lease_owner = $2 AND {from}",
+            first - 1
+        );
+        let mut all: Vec<Value> = vec![event_id.into(), worker.into()];
+        all.append(&mut values);
+        all.push(t.to.as_str().into());
+        all.extend(from_values);
+        let rows = conn
+            .execute_raw(self.statement(&text, all))
+            .await?
+            .rows_affected();
+        Ok(rows == 1)
     }
 }
 
@@ -102,34 +121,57 @@ impl ReviewQueue for Db {
         } else {
             ""
         };
+        let (from, from_values) = from_clause(transition::CLAIM, 6);
         let text = format!(
-            "UPDATE events SET status = 'processing', attempts = attempts + 1, lease_owner = $1, \
+            "UPDATE events SET status = $5, attempts = attempts + 1, lease_owner = $1, \
              lease_expires_at = $2, updated_at = $3 \
-             WHERE id IN (SELECT id FROM events WHERE status = 'pending' AND run_at <= $3 \
+             WHERE id IN (SELECT id FROM events WHERE {from} AND run_at <= $3 \
                           ORDER BY run_at, id LIMIT $4 {lock}) \
              RETURNING id, attempts, repository, pr_number, head_sha, lease_expires_at"
         );
-        let values = vec![
+        let mut values = vec![
             worker.into(),
             lease_until(now, lease).into(),
             now.into(),
             i64::from(limit).into(),
+            transition::CLAIM.to.as_str().into(),
         ];
+        values.extend(from_values);
         let rows = Claimed::find_by_statement(self.statement(&text, values))
             .all(&self.writer)
             .await
             .map_err(DbError::Query)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Job {
-                event_id: r.id,
-                attempts: u32::try_from(r.attempts).unwrap_or(0),
-                repository: r.repository,
-                pr_number: r.pr_number.and_then(|n| u64::try_from(n).ok()),
-                head_sha: r.head_sha,
-                lease_expires_at: r.lease_expires_at.unwrap_or(now),
-            })
-            .collect())
+        let mut jobs = Vec::with_capacity(rows.len());
+        for row in rows {
+            let attempts = u32::try_from(row.attempts).unwrap_or(0);
+            let lease_expires_at = row.lease_expires_at.unwrap_or(now);
+            match row.key() {
+                Some(key) => jobs.push(Job {
+                    event_id: row.id,
+                    attempts,
+                    key,
+                    lease_expires_at,
+                }),
+                None => {
+                    // Ingest never queues such a row; one written by hand fails instead of looping.
+                    tracing::error!(
+                        event_id = row.id,
+                        "queued event names no valid pull request"
+                    );
+                    self.transition_held(
+                        &self.writer,
+                        transition::finish(EventStatus::Failed),
+                        row.id,
+                        worker,
+                        "last_error = $3, lease_owner = NULL, lease_expires_at = NULL, \
+                         processed_at = $4, updated_at = $4",
+                        vec!["the event names no valid pull request".into(), now.into()],
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(jobs)
     }
 
     async fn heartbeat(
@@ -140,9 +182,13 @@ impl ReviewQueue for Db {
     ) -> domain::Result<bool> {
         let rows = self
             .execute(
-                "UPDATE events SET lease_expires_at = $1 \
-                 WHERE id = $2 AND status = 'processing' AND lease_owner = $3",
-                vec![until.into(), job.event_id.into(), worker.into()],
+                "UPDATE events SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND status = $4",
+                vec![
+                    until.into(),
+                    job.event_id.into(),
+                    worker.into(),
+                    EventStatus::Processing.as_str().into(),
+                ],
             )
             .await?;
         Ok(rows == 1)
@@ -157,58 +203,51 @@ impl ReviewQueue for Db {
     ) -> domain::Result<bool> {
         let now = Utc::now();
         let txn = self.begin_write().await?;
-        let (outcome, error, result, update, values): (
-            String,
-            Option<String>,
-            Option<String>,
-            &str,
-            Vec<Value>,
-        ) = match &finish {
-            Finish::Retry { run_at, error } => (
-                "retry".into(),
-                Some(error.clone()),
-                None,
-                "UPDATE events SET status = 'pending', run_at = $1, last_error = $2, lease_owner = NULL, \
-                     lease_expires_at = NULL, updated_at = $3 \
-                     WHERE id = $4 AND status = 'processing' AND lease_owner = $5",
-                vec![
-                    (*run_at).into(),
-                    error.clone().into(),
-                    now.into(),
-                    job.event_id.into(),
-                    worker.into(),
-                ],
-            ),
+        let (outcome, error, result, held) = match &finish {
+            Finish::Retry { run_at, error } => {
+                let held = self
+                    .transition_held(
+                        &txn,
+                        transition::RETRY_LATER,
+                        job.event_id,
+                        worker,
+                        "run_at = $3, last_error = $4, lease_owner = NULL, \
+                         lease_expires_at = NULL, updated_at = $5",
+                        vec![(*run_at).into(), error.clone().into(), now.into()],
+                    )
+                    .await?;
+                ("retry".to_owned(), Some(error.clone()), None, held)
+            }
             Finish::Done {
                 status,
                 detail,
                 result,
             } => {
                 let failed = *status == EventStatus::Failed;
+                let held = self
+                    .transition_held(
+                        &txn,
+                        transition::finish(*status),
+                        job.event_id,
+                        worker,
+                        "reason = COALESCE($3, reason), last_error = $4, lease_owner = NULL, \
+                         lease_expires_at = NULL, processed_at = $5, updated_at = $5",
+                        vec![
+                            detail.clone().filter(|_| !failed).into(),
+                            detail.clone().filter(|_| failed).into(),
+                            now.into(),
+                        ],
+                    )
+                    .await?;
                 (
-                    status.as_str().into(),
+                    status.as_str().to_owned(),
                     detail.clone().filter(|_| failed),
                     result.as_ref().map(|r| r.to_string()),
-                    "UPDATE events SET status = $1, reason = COALESCE($2, reason), last_error = $3, \
-                         lease_owner = NULL, lease_expires_at = NULL, processed_at = $4, updated_at = $4 \
-                         WHERE id = $5 AND status = 'processing' AND lease_owner = $6",
-                    vec![
-                        status.as_str().into(),
-                        detail.clone().filter(|_| !failed).into(),
-                        detail.clone().filter(|_| failed).into(),
-                        now.into(),
-                        job.event_id.into(),
-                        worker.into(),
-                    ],
+                    held,
                 )
             }
         };
-        let rows = txn
-            .execute_raw(self.statement(update, values))
-            .await
-            .map_err(DbError::Query)?
-            .rows_affected();
-        if rows != 1 {
+        if !held {
             txn.rollback().await.map_err(DbError::Query)?;
             tracing::warn!(
                 event_id = job.event_id,
@@ -237,29 +276,78 @@ impl ReviewQueue for Db {
     }
 
     async fn release(&self, job: &Job, worker: &str) -> domain::Result<bool> {
-        let rows = self
-            .execute(
-                "UPDATE events SET status = 'pending', attempts = attempts - 1, run_at = $1, lease_owner = NULL, \
-                 lease_expires_at = NULL, updated_at = $1 \
-                 WHERE id = $2 AND status = 'processing' AND lease_owner = $3",
-                vec![Utc::now().into(), job.event_id.into(), worker.into()],
+        Ok(self
+            .transition_held(
+                &self.writer,
+                transition::RELEASE,
+                job.event_id,
+                worker,
+                "attempts = attempts - 1, run_at = $3, lease_owner = NULL, lease_expires_at = NULL, \
+                 updated_at = $3",
+                vec![Utc::now().into()],
             )
-            .await?;
-        Ok(rows == 1)
+            .await?)
     }
 
-    async fn reclaim_expired(&self, now: DateTime<Utc>, max_attempts: u32) -> domain::Result<u64> {
-        let reclaimed = self
-            .execute(
-                "UPDATE events SET \
-                   status = CASE WHEN attempts >= $2 THEN 'failed' ELSE 'pending' END, \
-                   processed_at = CASE WHEN attempts >= $2 THEN $1 ELSE NULL END, \
-                   last_error = 'lease expired: the worker stopped before finishing', \
-                   lease_owner = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1 \
-                 WHERE status = 'processing' AND lease_expires_at < $1",
-                vec![now.into(), i64::from(max_attempts).into()],
-            )
-            .await?;
+    async fn reclaim_expired(
+        &self,
+        now: DateTime<Utc>,
+        policy: RetryPolicy,
+    ) -> domain::Result<u64> {
+        let lock = if self.backend() == DbBackend::Postgres {
+            "FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        };
+        let txn = self.begin_write().await?;
+        let (from, from_values) = from_clause(transition::lease_lost(EventStatus::Pending), 2);
+        let mut values = vec![now.into()];
+        values.extend(from_values);
+        let expired = Expired::find_by_statement(self.statement(
+            &format!(
+                "SELECT id, attempts FROM events WHERE {from} AND lease_expires_at < $1 {lock}"
+            ),
+            values,
+        ))
+        .all(&txn)
+        .await
+        .map_err(DbError::Query)?;
+        let mut reclaimed = 0;
+        for status in [EventStatus::Pending, EventStatus::Failed] {
+            let ids: Vec<Value> = expired
+                .iter()
+                .filter(|e| {
+                    policy.after_lost_lease(u32::try_from(e.attempts).unwrap_or(0)) == status
+                })
+                .map(|e| e.id.into())
+                .collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let t = transition::lease_lost(status);
+            let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", 4 + i)).collect();
+            let (from, from_values) = from_clause(t, 4 + ids.len());
+            let processed_at = if status.is_terminal() { "$1" } else { "NULL" };
+            let text = format!(
+                "UPDATE events SET status = $2, processed_at = {processed_at}, last_error = $3, \
+                 lease_owner = NULL, lease_expires_at = NULL, run_at = $1, updated_at = $1 \
+                 WHERE id IN ({}) AND {from}",
+                marks.join(", ")
+            );
+            let mut values: Vec<Value> = vec![
+                now.into(),
+                t.to.as_str().into(),
+                "lease expired: the worker stopped before finishing".into(),
+            ];
+            values.extend(ids);
+            values.extend(from_values);
+            reclaimed += txn
+                .execute_raw(self.statement(&text, values))
+                .await
+                .map_err(DbError::Query)?
+                .rows_affected();
+        }
+        txn.commit().await.map_err(DbError::Query)?;
         if reclaimed > 0 {
             tracing::warn!(reclaimed, "reclaimed events whose worker lease expired");
         }

@@ -6,7 +6,8 @@ use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use domain::codehost::{CodeHostResult, PullRequest, PullRequestState};
+use domain::codehost::CodeHostResult;
+use domain::review::codehost::{PullRequest, PullRequestState};
 use lru::LruCache;
 use tokio::time::Instant;
 
@@ -104,7 +105,7 @@ mod tests {
 
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use domain::values::HeadSha;
+    use domain::webhook::values::HeadSha;
 
     use super::*;
 

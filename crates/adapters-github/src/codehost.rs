@@ -1,13 +1,13 @@
-//! `CodeHost` on GitHub's REST API: pull requests, diffs, files, contents, reviews, issues, repositories.
+//! `CodeHost` on GitHub's REST API: pull requests, their files, contents, comparisons, reviews, issues.
 
 use async_trait::async_trait;
 use base64::Engine;
-use domain::codehost::{
-    AccessToken, ChangedFile, CodeHost, CodeHostError, CodeHostResult, Comparison, Contributor,
-    FileContent, Issue, NewReview, Posted, PullRequest, Repository, Review, ReviewComment,
+use domain::codehost::{AccessToken, CodeHostError, CodeHostResult};
+use domain::review::codehost::{
+    ChangedFile, CodeHost, Comparison, FileContent, Issue, NewReview, Posted, PullRequest, Review,
     ReviewVerdict,
 };
-use domain::values::RepoFullName;
+use domain::webhook::values::RepoFullName;
 use http::Method;
 use serde_json::json;
 
@@ -69,26 +69,6 @@ impl CodeHost for GitHub {
 
     fn forget_pull_request(&self, repo: &RepoFullName, number: u64) {
         self.pr_cache.forget(&(repo.key(), number));
-    }
-
-    async fn pull_request_diff(
-        &self,
-        token: Option<AccessToken>,
-        repo: &RepoFullName,
-        number: u64,
-    ) -> CodeHostResult<String> {
-        let path = format!("{}/pulls/{number}", repo_path(repo));
-        let reply = self
-            .call(
-                "get pull request diff",
-                token.as_ref(),
-                Method::GET,
-                &path,
-                None,
-                "application/vnd.github.v3.diff",
-            )
-            .await?;
-        Ok(String::from_utf8_lossy(&reply.body).into_owned())
     }
 
     async fn pull_request_files(
@@ -299,28 +279,6 @@ impl CodeHost for GitHub {
         Ok(owner)
     }
 
-    async fn post_issue_comment(
-        &self,
-        token: Option<AccessToken>,
-        repo: &RepoFullName,
-        number: u64,
-        body: &str,
-    ) -> CodeHostResult<Posted> {
-        let path = format!("{}/issues/{number}/comments", repo_path(repo));
-        let body = json!({ "body": body });
-        let reply = self
-            .call(
-                "post comment",
-                token.as_ref(),
-                Method::POST,
-                &path,
-                Some(&body),
-                JSON,
-            )
-            .await?;
-        Ok(reply.json::<wire::Created>("post comment")?.into())
-    }
-
     async fn reviews(
         &self,
         token: Option<AccessToken>,
@@ -329,17 +287,6 @@ impl CodeHost for GitHub {
     ) -> CodeHostResult<Vec<Review>> {
         let path = format!("{}/pulls/{number}/reviews", repo_path(repo));
         self.list::<wire::WireReview, _>("list reviews", token.as_ref(), &path)
-            .await
-    }
-
-    async fn review_comments(
-        &self,
-        token: Option<AccessToken>,
-        repo: &RepoFullName,
-        number: u64,
-    ) -> CodeHostResult<Vec<ReviewComment>> {
-        let path = format!("{}/pulls/{number}/comments", repo_path(repo));
-        self.list::<wire::WireReviewComment, _>("list review comments", token.as_ref(), &path)
             .await
     }
 
@@ -354,65 +301,6 @@ impl CodeHost for GitHub {
             .call("get issue", token.as_ref(), Method::GET, &path, None, JSON)
             .await?;
         Ok(reply.json::<wire::WireIssue>("get issue")?.into())
-    }
-
-    async fn issues(
-        &self,
-        token: Option<AccessToken>,
-        repo: &RepoFullName,
-    ) -> CodeHostResult<Vec<Issue>> {
-        let path = format!("{}/issues?state=open", repo_path(repo));
-        let issues: Vec<wire::WireIssue> =
-            self.all_pages("list issues", token.as_ref(), &path).await?;
-        Ok(issues
-            .into_iter()
-            .filter(|i| i.pull_request.is_none())
-            .map(Into::into)
-            .collect())
-    }
-
-    async fn languages(
-        &self,
-        token: Option<AccessToken>,
-        repo: &RepoFullName,
-    ) -> CodeHostResult<Vec<(String, u64)>> {
-        let path = format!("{}/languages", repo_path(repo));
-        let reply = self
-            .call(
-                "list languages",
-                token.as_ref(),
-                Method::GET,
-                &path,
-                None,
-                JSON,
-            )
-            .await?;
-        let map: serde_json::Map<String, serde_json::Value> = reply.json("list languages")?;
-        let mut languages: Vec<(String, u64)> = map
-            .into_iter()
-            .map(|(name, bytes)| (name, bytes.as_u64().unwrap_or(0)))
-            .collect();
-        languages.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        Ok(languages)
-    }
-
-    async fn contributors(
-        &self,
-        token: Option<AccessToken>,
-        repo: &RepoFullName,
-    ) -> CodeHostResult<Vec<Contributor>> {
-        let path = format!("{}/contributors", repo_path(repo));
-        self.list::<wire::WireContributor, _>("list contributors", token.as_ref(), &path)
-            .await
-    }
-
-    async fn user_repositories(
-        &self,
-        token: Option<AccessToken>,
-    ) -> CodeHostResult<Vec<Repository>> {
-        let path = "/user/repos?affiliation=owner,collaborator,organization_member&sort=full_name";
-        self.list::<wire::Repo, _>("list repositories", token.as_ref(), path)
-            .await
     }
 }
 

@@ -1,10 +1,10 @@
-//! `WebhookManager` on GitHub: nectr's repository webhook, with secrets from the system's CSPRNG.
+//! `WebhookManager` on GitHub: the user's repositories, and nectr's webhook on one of them with secrets
+//! from the system's CSPRNG.
 
 use async_trait::async_trait;
-use domain::codehost::{
-    AccessToken, CodeHostError, CodeHostResult, CreatedHook, Hook, WebhookManager,
-};
-use domain::values::{RepoFullName, WebhookSecret};
+use domain::accounts::github::{CreatedHook, Repository, WebhookManager};
+use domain::codehost::{AccessToken, CodeHostError, CodeHostResult};
+use domain::webhook::values::{RepoFullName, WebhookSecret};
 use http::Method;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::json;
@@ -121,12 +121,12 @@ impl WebhookManager for GitHub {
         Ok(secret)
     }
 
-    async fn hooks(
+    async fn user_repositories(
         &self,
         token: Option<AccessToken>,
-        repo: &RepoFullName,
-    ) -> CodeHostResult<Vec<Hook>> {
-        self.list::<wire::WireHook, _>("list webhooks", token.as_ref(), &hooks_path(repo))
+    ) -> CodeHostResult<Vec<Repository>> {
+        let path = "/user/repos?affiliation=owner,collaborator,organization_member&sort=full_name";
+        self.list::<wire::Repo, _>("list repositories", token.as_ref(), path)
             .await
     }
 }

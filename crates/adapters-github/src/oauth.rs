@@ -1,9 +1,8 @@
 //! `OAuthClient` on GitHub's web flow: exchange a code for a token, then read the user.
 
 use async_trait::async_trait;
-use domain::codehost::{
-    AccessToken, CodeHostError, CodeHostResult, GitHubUser, OAuthClient, OAuthGrant,
-};
+use domain::accounts::github::{GitHubUser, OAuthClient, OAuthGrant};
+use domain::codehost::{AccessToken, CodeHostError, CodeHostResult};
 use http::Method;
 use secrecy::ExposeSecret;
 use serde::Deserialize;

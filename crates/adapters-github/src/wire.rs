@@ -1,11 +1,12 @@
 //! GitHub's JSON shapes, only the fields nectr reads, converted into domain values at the edge.
 
 use chrono::{DateTime, Utc};
-use domain::codehost::{
-    ChangedFile, CodeHostError, Comparison, Contributor, GitHubUser, Hook, Issue, Posted,
-    PullRequest, PullRequestState, Repository, Review, ReviewComment,
+use domain::accounts::github::{GitHubUser, Repository};
+use domain::codehost::CodeHostError;
+use domain::review::codehost::{
+    ChangedFile, Comparison, Issue, Posted, PullRequest, PullRequestState, Review,
 };
-use domain::values::HeadSha;
+use domain::webhook::values::HeadSha;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -199,35 +200,12 @@ impl From<WireReview> for Review {
 }
 
 #[derive(Debug, Deserialize)]
-pub(crate) struct WireReviewComment {
-    pub id: u64,
-    pub user: Option<User>,
-    pub path: String,
-    pub line: Option<u32>,
-    pub body: String,
-}
-
-impl From<WireReviewComment> for ReviewComment {
-    fn from(c: WireReviewComment) -> Self {
-        Self {
-            id: c.id,
-            author: c.user.map(|u| u.login).unwrap_or_default(),
-            path: c.path,
-            line: c.line,
-            body: c.body,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
 pub(crate) struct WireIssue {
     pub number: u64,
     pub title: String,
     pub body: Option<String>,
     pub state: String,
     pub html_url: String,
-    /// Present when the "issue" is a pull request.
-    pub pull_request: Option<serde_json::Value>,
 }
 
 impl From<WireIssue> for Issue {
@@ -267,48 +245,6 @@ impl From<Repo> for Repository {
             default_branch: r.default_branch,
             html_url: r.html_url,
             admin: r.permissions.unwrap_or_default().admin,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct WireContributor {
-    pub login: Option<String>,
-    #[serde(default)]
-    pub contributions: u64,
-}
-
-impl From<WireContributor> for Contributor {
-    fn from(c: WireContributor) -> Self {
-        Self {
-            login: c.login.unwrap_or_else(|| "anonymous".to_owned()),
-            contributions: c.contributions,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct HookConfig {
-    pub url: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct WireHook {
-    pub id: u64,
-    #[serde(default)]
-    pub events: Vec<String>,
-    #[serde(default)]
-    pub active: bool,
-    pub config: Option<HookConfig>,
-}
-
-impl From<WireHook> for Hook {
-    fn from(h: WireHook) -> Self {
-        Self {
-            id: h.id,
-            url: h.config.and_then(|c| c.url),
-            events: h.events,
-            active: h.active,
         }
     }
 }

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use domain::signature;
-use domain::values::WebhookSecret;
+use domain::webhook::signature;
+use domain::webhook::values::WebhookSecret;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -144,22 +144,23 @@ pub async fn send(
 pub async fn review(
     diff: &Path,
     reviewer: std::sync::Arc<dyn domain::review::Reviewer>,
-    budget: domain::budget::Budget,
+    budget: domain::review::budget::Budget,
 ) -> anyhow::Result<String> {
     use domain::review::ReviewRequest;
     use std::fmt::Write;
 
     let bytes = read_payload(diff)?;
     let text = String::from_utf8_lossy(&bytes);
-    let files = domain::diff::parse(&text);
+    let files = domain::review::diff::parse(&text);
     if files.is_empty() {
         anyhow::bail!("no `diff --git` sections found: pass the output of `git diff`");
     }
     // The same budgeting as the workers: large diffs are reviewed in parts, and what is left out is
     // named.
-    let plan = domain::budget::plan(files, budget);
+    let plan = domain::review::budget::plan(files, budget);
     let template = ReviewRequest::new(diff.display().to_string(), Vec::new());
-    let draft = domain::review_job::review_in_chunks(reviewer.as_ref(), &template, &plan).await?;
+    let draft =
+        domain::review::service::review_in_chunks(reviewer.as_ref(), &template, &plan).await?;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -196,9 +197,9 @@ pub async fn review(
 
 /// `app-server keygen`: a fresh encryption key entry and session key, as `NAME=value` lines.
 pub fn keygen(id: &str) -> anyhow::Result<String> {
-    let entry = domain::crypto::Keyring::generate_spec(id)?;
+    let entry = domain::accounts::crypto::Keyring::generate_spec(id)?;
     // Checked like the setting will be.
-    domain::crypto::Keyring::parse(&entry)?;
+    domain::accounts::crypto::Keyring::parse(&entry)?;
     let session = crate::keys::random_session_key()?;
     Ok(format!("ENCRYPTION_KEYS={entry}\nSESSION_KEY={session}\n"))
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use domain::crypto::Keyring;
+use domain::accounts::crypto::Keyring;
 use ring::rand::{SecureRandom, SystemRandom};
 use secrecy::ExposeSecret;
 

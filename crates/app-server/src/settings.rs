@@ -4,9 +4,9 @@ use std::fmt;
 use std::time::Duration;
 
 use domain::codehost::AccessToken;
-use domain::event::ReviewTriggers;
-use domain::ingest::IngestPolicy;
-use domain::values::WebhookSecret;
+use domain::webhook::event::ReviewTriggers;
+use domain::webhook::ingest::IngestPolicy;
+use domain::webhook::values::WebhookSecret;
 use secrecy::{ExposeSecret, SecretString};
 
 /// `APP_ENV`: development (the default) or production.
@@ -63,7 +63,7 @@ pub struct Settings {
     /// concurrently and are merged.
     pub parallel_agents: bool,
     /// `REVIEW_CHUNK_TOKENS` and `REVIEW_MAX_CHUNKS`.
-    pub review_budget: domain::budget::Budget,
+    pub review_budget: domain::review::budget::Budget,
     /// `SESSION_KEY`: signs session cookies (at least 32 characters). Required in production; in
     /// development a generated one is kept beside the database.
     pub session_key: Option<SecretString>,
@@ -176,7 +176,7 @@ impl Settings {
     ) -> Result<std::sync::Arc<dyn domain::review::Reviewer>, domain::review::ReviewError> {
         let reviewer = self.reviewer.build()?;
         Ok(if self.parallel_agents {
-            std::sync::Arc::new(domain::agents::ParallelAgents::new(reviewer))
+            std::sync::Arc::new(domain::review::agents::ParallelAgents::new(reviewer))
         } else {
             reviewer
         })
@@ -358,7 +358,7 @@ impl Settings {
             ));
         }
         let parallel_agents = flag("PARALLEL_REVIEW_AGENTS")?;
-        let review_budget = domain::budget::Budget {
+        let review_budget = domain::review::budget::Budget {
             chunk_tokens: usize::try_from(number("REVIEW_CHUNK_TOKENS", 24_000, 500)?)
                 .unwrap_or(24_000),
             max_chunks: usize::try_from(number("REVIEW_MAX_CHUNKS", 8, 1)?).unwrap_or(8),
@@ -374,7 +374,7 @@ impl Settings {
         }
         let encryption_keys = get("ENCRYPTION_KEYS").filter(|k| !k.is_empty());
         if let Some(keys) = &encryption_keys {
-            domain::crypto::Keyring::parse(keys)
+            domain::accounts::crypto::Keyring::parse(keys)
                 .map_err(|e| invalid("ENCRYPTION_KEYS", e.to_string()))?;
         }
         if env == AppEnv::Production {
@@ -644,7 +644,7 @@ mod tests {
     fn parallel_agents_and_the_review_budget_are_settings() {
         let s = settings(&[]).unwrap();
         assert!(!s.parallel_agents);
-        assert_eq!(s.review_budget, domain::budget::Budget::default());
+        assert_eq!(s.review_budget, domain::review::budget::Budget::default());
         let s = settings(&[
             ("PARALLEL_REVIEW_AGENTS", "true"),
             ("REVIEW_CHUNK_TOKENS", "8000"),

@@ -9,12 +9,13 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_db::Db;
 use adapters_github::GitHub;
-use domain::codehost::{CodeHost, OAuthClient, WebhookManager};
-use domain::ingest::IngestService;
-use domain::ports::SystemClock;
-use domain::review_job::ReviewPullRequest;
+use domain::accounts::{OAuthClient, WebhookManager};
+use domain::clock::SystemClock;
+use domain::queue::WorkSignal;
+use domain::review::CodeHost;
+use domain::review::service::ReviewPullRequest;
+use domain::webhook::ingest::IngestService;
 use secrecy::ExposeSecret;
-use tokio::sync::Notify;
 
 use crate::keys::Keys;
 use crate::routes;
@@ -28,7 +29,7 @@ pub struct AppState {
     pub ingest: IngestService,
     pub max_body_bytes: usize,
     /// Wakes an idle worker of this process when work is queued.
-    pub wake: Arc<Notify>,
+    pub work: Arc<dyn WorkSignal>,
     pub keys: Keys,
     pub code_host: Arc<dyn CodeHost>,
     pub hooks: Arc<dyn WebhookManager>,
@@ -111,24 +112,25 @@ async fn database(settings: &Settings) -> Result<Db, StartupError> {
 pub fn start_workers(
     settings: &Settings,
     db: &Db,
-    wake: Arc<Notify>,
+    signal: Arc<dyn WorkSignal>,
 ) -> Result<WorkerPool, StartupError> {
     let github = GitHub::new(settings.github_config())?;
     let reviewer = settings
         .build_reviewer()
         .map_err(|e| StartupError::Reviewer(e.to_string()))?;
-    let handler = Arc::new(
-        ReviewPullRequest::new(Arc::new(github), reviewer)
-            .with_budget(settings.review_budget)
-            .with_tokens(Arc::new(db.clone())),
-    );
+    let handler = Arc::new(ReviewPullRequest::new(
+        Arc::new(github),
+        reviewer,
+        Arc::new(db.clone()),
+        settings.review_budget,
+    ));
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
         &prefix,
         Arc::new(db.clone()),
         handler,
         settings.workers.clone(),
-        wake,
+        signal,
     ))
 }
 
@@ -171,20 +173,22 @@ impl Application {
         let policy = settings.ingest_policy();
         let max_body_bytes = policy.max_body_bytes;
         let store = Arc::new(db.clone());
+        // On PostgreSQL this process listens for work any process queues.
+        let work: Arc<dyn WorkSignal> = db.work_signal();
         let ingest = IngestService::new(
             store.clone(),
             store.clone(),
             store,
             Arc::new(SystemClock),
+            work.clone(),
             policy,
         );
-        let wake = Arc::new(Notify::new());
         let github = Arc::new(GitHub::new(settings.github_config())?);
         let state = AppState {
             db: db.clone(),
             ingest,
             max_body_bytes,
-            wake: wake.clone(),
+            work: work.clone(),
             keys,
             code_host: github.clone(),
             hooks: github.clone(),
@@ -217,7 +221,7 @@ impl Application {
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
         let workers = if settings.run_workers {
-            Some(start_workers(&settings, &db, wake)?)
+            Some(start_workers(&settings, &db, work)?)
         } else {
             None
         };
@@ -274,7 +278,7 @@ pub async fn run_workers_only(settings: Settings) -> Result<(), StartupError> {
     // Workers open the connecting users' tokens, so they need the same keys as the server.
     let keys = crate::keys::load(&settings)?;
     let db = database(&settings).await?.with_keyring(keys.keyring);
-    let workers = start_workers(&settings, &db, Arc::new(Notify::new()))?;
+    let workers = start_workers(&settings, &db, db.work_signal())?;
     signal.recv().await;
     tracing::info!("shutting down");
     workers.shutdown().await;

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use domain::queue::{Job, JobHandler, JobResult, RetryPolicy, ReviewQueue};
+use domain::queue::{Job, JobHandler, JobResult, RetryPolicy, ReviewQueue, WorkSignal};
 use ring::rand::{SecureRandom, SystemRandom};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep, sleep_until};
 use tracing::Instrument;
@@ -45,7 +45,6 @@ impl Default for WorkerConfig {
 pub struct WorkerPool {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
-    listener: Option<JoinHandle<()>>,
 }
 
 struct Worker {
@@ -53,18 +52,19 @@ struct Worker {
     queue: Arc<dyn ReviewQueue>,
     handler: Arc<dyn JobHandler>,
     config: WorkerConfig,
-    wake: Arc<Notify>,
+    signal: Arc<dyn WorkSignal>,
     shutdown: watch::Receiver<bool>,
 }
 
 impl WorkerPool {
-    /// Starts `config.workers` workers named `{prefix}-{n}`.
+    /// Starts `config.workers` workers named `{prefix}-{n}`. An idle worker waits for `signal` (work
+    /// queued in this process, or announced by another through the database) or its poll interval.
     pub fn start(
         prefix: &str,
         queue: Arc<dyn ReviewQueue>,
         handler: Arc<dyn JobHandler>,
         config: WorkerConfig,
-        wake: Arc<Notify>,
+        signal: Arc<dyn WorkSignal>,
     ) -> Self {
         let (shutdown, receiver) = watch::channel(false);
         let tasks = (0..config.workers.max(1))
@@ -74,32 +74,19 @@ impl WorkerPool {
                     queue: queue.clone(),
                     handler: handler.clone(),
                     config: config.clone(),
-                    wake: wake.clone(),
+                    signal: signal.clone(),
                     shutdown: receiver.clone(),
                 };
                 tokio::spawn(worker.run())
             })
             .collect();
         tracing::info!(workers = config.workers, "review workers started");
-        Self {
-            shutdown,
-            tasks,
-            listener: None,
-        }
-    }
-
-    /// Keeps a task that wakes the workers (a database listener) and stops it with them.
-    pub fn with_listener(mut self, listener: Option<JoinHandle<()>>) -> Self {
-        self.listener = listener;
-        self
+        Self { shutdown, tasks }
     }
 
     /// Stops claiming, waits for in-flight work up to the grace period, releases what is left.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        if let Some(listener) = &self.listener {
-            listener.abort();
-        }
         for task in self.tasks {
             let _ = task.await;
         }
@@ -127,7 +114,7 @@ impl Worker {
             if Instant::now() >= next_reclaim {
                 if let Err(e) = self
                     .queue
-                    .reclaim_expired(Utc::now(), self.config.retry.max_attempts)
+                    .reclaim_expired(Utc::now(), self.config.retry)
                     .await
                 {
                     tracing::warn!(worker = %self.name, error = %e, "reclaiming expired leases failed");
@@ -155,7 +142,7 @@ impl Worker {
 
     async fn idle(&mut self) {
         tokio::select! {
-            _ = self.wake.notified() => {}
+            () = self.signal.wait() => {}
             _ = sleep(self.config.poll_interval) => {}
             _ = self.shutdown.changed() => {}
         }

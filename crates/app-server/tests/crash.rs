@@ -131,7 +131,7 @@ async fn every_received_delivery_is_completed_exactly_once_across_a_kill_9() {
     let mut server = start(dir.path(), port, &github.uri());
     let client = reqwest::Client::new();
     let url = format!("http://127.0.0.1:{port}/api/v1/webhooks/github");
-    let secret = domain::values::WebhookSecret::parse(SECRET).unwrap();
+    let secret = domain::webhook::values::WebhookSecret::parse(SECRET).unwrap();
 
     let total = 300u64;
     let kill_after = 120u64;
@@ -149,7 +149,7 @@ async fn every_received_delivery_is_completed_exactly_once_across_a_kill_9() {
             .header("X-GitHub-Delivery", format!("crash-{number}"))
             .header(
                 "X-Hub-Signature-256",
-                domain::signature::sign(&secret, &body),
+                domain::webhook::signature::sign(&secret, &body),
             )
             .body(body)
             .timeout(Duration::from_secs(5))

@@ -1,24 +1,24 @@
-//! nectr's domain: the rules of receiving GitHub webhooks (signatures, event classification, dedup),
-//! the ports adapters implement, and the ingest use case. No IO and no framework types live here.
+//! nectr's domain: its rules and use cases, grouped by capability, with the ports adapters implement.
+//! No IO and no framework types live here.
+//!
+//! - [`webhook`]: values with rules, `X-Hub-Signature-256`, what a delivery is about and whether it
+//!   asks for a review, the delivery log's record, and the ingest use case.
+//! - [`review`]: diffs, file classification, the token budget, context, findings and drafts, parallel
+//!   agents, rendering, and the review use case a queued event runs.
+//! - [`queue`]: jobs, the status an event is in and the named transitions between them, the retry
+//!   policy, and the queue port.
+//! - [`accounts`]: signing in, connecting, disconnecting and re-keying repositories, the management
+//!   reads, and the keyring secrets are sealed with.
+//!
+//! Shared by all of them: [`error`] (outcomes, not driver details), [`codehost`] (the token and the
+//! failures of a code-host call) and [`clock`].
 
-pub mod agents;
-pub mod budget;
-pub mod classify;
+pub mod accounts;
+pub mod clock;
 pub mod codehost;
-pub mod context;
-pub mod crypto;
-pub mod delivery;
-pub mod diff;
 pub mod error;
-pub mod event;
-pub mod ingest;
-pub mod ports;
-pub mod pr_check;
 pub mod queue;
-pub mod render;
 pub mod review;
-pub mod review_job;
-pub mod signature;
-pub mod values;
+pub mod webhook;
 
 pub use error::{Error, Result};

@@ -6,8 +6,8 @@
 
 use std::path::PathBuf;
 
-use domain::signature::{SignatureError, sign, verify};
-use domain::values::WebhookSecret;
+use domain::webhook::signature::{SignatureError, sign, verify};
+use domain::webhook::values::WebhookSecret;
 
 fn corpus() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/corpus")

@@ -12,7 +12,7 @@ pub struct Model {
     /// `repo_full_name` in lower case: at most one active installation per key.
     pub repo_key: String,
     pub webhook_id: Option<i64>,
-    /// Sealed (`enc:v1:…`, see `domain::crypto`).
+    /// Sealed (`enc:v1:…`, see `domain::accounts::crypto`).
     #[sea_orm(column_type = "Text")]
     pub webhook_secret: String,
     pub is_active: bool,

@@ -176,7 +176,7 @@ pub async fn retry(state: web::Data<AppState>, scope: Scope, id: web::Path<i64>)
     }
     match state.db.retry_event(*id, Utc::now()).await {
         Ok(RetryOutcome::Queued) => {
-            state.wake.notify_one();
+            state.work.work_queued();
             HttpResponse::Accepted().json(json!({ "id": *id, "status": "pending" }))
         }
         Ok(RetryOutcome::NotRetryable(status)) => detail(

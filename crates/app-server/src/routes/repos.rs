@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use adapters_db::entities::installations;
 use chrono::Utc;
 use domain::codehost::{AccessToken, CodeHostError};
-use domain::values::RepoFullName;
+use domain::webhook::values::RepoFullName;
 use serde_json::json;
 
 use super::{detail, unavailable};
@@ -85,7 +85,7 @@ pub async fn list(state: web::Data<AppState>, user: CurrentUser) -> HttpResponse
         Ok(token) => token,
         Err(answer) => return answer,
     };
-    let repos = match state.code_host.user_repositories(Some(token)).await {
+    let repos = match state.hooks.user_repositories(Some(token)).await {
         Ok(repos) => repos,
         Err(e) => return github_error(None, e),
     };

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::ingest::{DeliveryRequest, IngestOutcome, RequestBody};
+use domain::webhook::ingest::{DeliveryRequest, IngestOutcome, RequestBody};
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -51,9 +51,6 @@ pub async fn github(
         .ingest(DeliveryRequest { headers, body })
         .await
         .map_err(|e| ApiError::unavailable(e, &request))?;
-    if matches!(outcome, IngestOutcome::Received { .. }) {
-        state.wake.notify_one();
-    }
     Ok(respond(&outcome))
 }
 

@@ -1,66 +1,12 @@
-//! The review queue's rules: what a claimed job is, what its handler may answer, and what becomes of the
-//! event then (completed, skipped, superseded, retried later with backoff, or failed).
+//! The retry policy: exponential backoff with jitter, a cap on attempts, and what becomes of a job given
+//! its handler's answer (or a worker that stopped answering).
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::error::Result;
-use crate::event::EventStatus;
-
-/// A claimed unit of review work: one event, leased to one worker until `lease_expires_at`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
-    pub event_id: i64,
-    /// Attempts so far, this one included.
-    pub attempts: u32,
-    pub repository: Option<String>,
-    pub pr_number: Option<u64>,
-    pub head_sha: Option<String>,
-    pub lease_expires_at: DateTime<Utc>,
-}
-
-/// What a handler made of a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum JobResult {
-    /// Done; `result` is kept on the run (JSON).
-    Completed { result: serde_json::Value },
-    /// Nothing to do any more (the pull request was closed).
-    Skipped { reason: String },
-    /// The pull request moved to another head commit: a newer event owns the review.
-    Superseded { reason: String },
-    /// Worth trying again: a timeout, a 5xx, a rate limit (`retry_at` when the cause names a time).
-    Transient {
-        error: String,
-        retry_at: Option<DateTime<Utc>>,
-    },
-    /// Will not pass by retrying: a 404, a revoked token, a validation error.
-    Permanent { error: String },
-}
-
-/// The work itself, behind a port: the review use case in production, anything in tests.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait JobHandler: Send + Sync {
-    async fn handle(&self, job: &Job) -> JobResult;
-}
-
-/// How the queue ends a job's attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finish {
-    /// A terminal status with its reason or error.
-    Done {
-        status: EventStatus,
-        detail: Option<String>,
-        result: Option<serde_json::Value>,
-    },
-    /// Back to `pending`, due at `run_at`, keeping the error.
-    Retry {
-        run_at: DateTime<Utc>,
-        error: String,
-    },
-}
+use crate::queue::job::{Finish, Job, JobResult};
+use crate::queue::status::EventStatus;
 
 /// Retries: exponential backoff with jitter, up to a number of attempts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +40,21 @@ impl RetryPolicy {
         raw.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
     }
 
+    /// Whether a job that has had `attempts` attempts may not have another.
+    pub fn is_exhausted(&self, attempts: u32) -> bool {
+        attempts >= self.max_attempts
+    }
+
+    /// What becomes of a job whose worker stopped renewing its lease after `attempts` attempts:
+    /// back to `pending` for another worker, or `failed` when it is out of attempts.
+    pub fn after_lost_lease(&self, attempts: u32) -> EventStatus {
+        if self.is_exhausted(attempts) {
+            EventStatus::Failed
+        } else {
+            EventStatus::Pending
+        }
+    }
+
     /// What becomes of a job given its handler's answer. `jitter` is a random number in `[0, 1]`.
     pub fn finish(&self, job: &Job, result: JobResult, now: DateTime<Utc>, jitter: f64) -> Finish {
         match result {
@@ -117,13 +78,11 @@ impl RetryPolicy {
                 detail: Some(error),
                 result: None,
             },
-            JobResult::Transient { error, .. } if job.attempts >= self.max_attempts => {
-                Finish::Done {
-                    status: EventStatus::Failed,
-                    detail: Some(format!("gave up after {} attempts: {error}", job.attempts)),
-                    result: None,
-                }
-            }
+            JobResult::Transient { error, .. } if self.is_exhausted(job.attempts) => Finish::Done {
+                status: EventStatus::Failed,
+                detail: Some(format!("gave up after {} attempts: {error}", job.attempts)),
+                result: None,
+            },
             JobResult::Transient { error, retry_at } => {
                 let backoff = chrono::Duration::from_std(self.backoff(job.attempts, jitter))
                     .unwrap_or(chrono::Duration::hours(1));
@@ -137,51 +96,23 @@ impl RetryPolicy {
     }
 }
 
-/// The durable queue of review work.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait ReviewQueue: Send + Sync {
-    /// Leases up to `limit` due `pending` events to `worker` until `now + lease`, marking them
-    /// `processing` and counting the attempt. Two workers never get the same event.
-    ///
-    /// Errors: `Transient` when the database cannot be reached.
-    async fn claim(
-        &self,
-        worker: &str,
-        now: DateTime<Utc>,
-        lease: Duration,
-        limit: u32,
-    ) -> Result<Vec<Job>>;
-    /// Extends the lease of a job `worker` still holds; `false` when it no longer does.
-    async fn heartbeat(&self, job: &Job, worker: &str, until: DateTime<Utc>) -> Result<bool>;
-    /// Ends the attempt and records its run. Does nothing (returns `false`) when `worker` lost the lease.
-    async fn finish(
-        &self,
-        job: &Job,
-        worker: &str,
-        started_at: DateTime<Utc>,
-        finish: Finish,
-    ) -> Result<bool>;
-    /// Gives an unfinished job back (`pending`, due now, the attempt not counted): used at shutdown.
-    async fn release(&self, job: &Job, worker: &str) -> Result<bool>;
-    /// Puts `processing` events whose lease expired before `now` back to `pending` (or `failed` when
-    /// out of attempts), so a crashed worker never leaves an event stuck. Returns how many.
-    async fn reclaim_expired(&self, now: DateTime<Utc>, max_attempts: u32) -> Result<u64>;
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
 
     use super::*;
+    use crate::webhook::event::ReviewKey;
+    use crate::webhook::values::{HeadSha, RepoFullName};
 
     fn job(attempts: u32) -> Job {
         Job {
             event_id: 1,
             attempts,
-            repository: Some("acme/api".into()),
-            pr_number: Some(3),
-            head_sha: None,
+            key: ReviewKey {
+                repository: RepoFullName::parse("acme/api").unwrap(),
+                pr_number: 3,
+                head_sha: HeadSha::parse("0123456789abcdef0123456789abcdef01234567").unwrap(),
+            },
             lease_expires_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 5, 0).unwrap(),
         }
     }
@@ -315,5 +246,14 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn a_lost_lease_goes_back_to_pending_until_the_attempts_are_spent() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.after_lost_lease(1), EventStatus::Pending);
+        assert_eq!(policy.after_lost_lease(4), EventStatus::Pending);
+        assert_eq!(policy.after_lost_lease(5), EventStatus::Failed);
+        assert_eq!(policy.after_lost_lease(9), EventStatus::Failed);
     }
 }

@@ -2,8 +2,8 @@
 //! outside the diff, what was not covered, and a hidden marker; inline comments (with ```suggestion
 //! blocks) for every finding on a commentable line.
 
-use crate::codehost::{DiffSide, InlineComment};
-use crate::diff::LineMap;
+use crate::review::codehost::{DiffSide, InlineComment};
+use crate::review::diff::LineMap;
 use crate::review::{Finding, ReviewDraft};
 
 /// What nectr writes into every review body, hidden, so a retry finds its own earlier review and later
@@ -204,7 +204,7 @@ pub fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::parse;
+    use crate::review::diff::parse;
     use crate::review::{Category, Severity};
 
     const DIFF: &str = "diff --git a/src/a.rs b/src/a.rs\n--- a/src/a.rs\n+++ b/src/a.rs\n@@ -1,2 +1,4 @@\n fn a() {}\n+let k = \"AKIA\";\n+dbg!(x);\n fn b() {}\n";

@@ -1,13 +1,13 @@
-//! Ports: what the domain needs from the outside world, implemented by adapters (and by mocks in tests).
+//! The webhook capability's ports: where secrets come from, where accepted events and their work are
+//! recorded, and the delivery log; with the values they exchange.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::codehost::AccessToken;
-use crate::delivery::{DeliveryOutcome, DeliveryRecord};
 use crate::error::Result;
-use crate::event::{ReviewKey, WebhookEvent};
-use crate::values::{DeliveryId, RepoFullName, WebhookSecret};
+use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord};
+use crate::webhook::event::{ReviewKey, WebhookEvent};
+use crate::webhook::values::{DeliveryId, RepoFullName, WebhookSecret};
 
 /// Connected repositories and their webhook secrets.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -19,18 +19,6 @@ pub trait InstallationStore: Send + Sync {
     ///
     /// Errors: `Transient` when the store cannot be reached.
     async fn webhook_secrets(&self, repository: &RepoFullName) -> Result<Vec<WebhookSecret>>;
-}
-
-/// Which token calls about a repository run with.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait]
-pub trait RepositoryTokens: Send + Sync {
-    /// The token of the user who connected `repository`, `None` when it is not connected (or the
-    /// user has no token): then the configured fallback applies.
-    ///
-    /// Errors: `Transient` when the store cannot be reached; `Permanent` when the stored token does
-    /// not decrypt (never used as stored).
-    async fn token_for(&self, repository: &RepoFullName) -> Result<Option<AccessToken>>;
 }
 
 /// What an accepted event asks the store to do.
@@ -137,20 +125,4 @@ pub trait DeliveryLog: Send + Sync {
     ///
     /// Errors: `Transient` when the store cannot be reached.
     async fn append(&self, record: DeliveryRecord) -> Result<i64>;
-}
-
-/// The time, so rules that depend on it can be tested.
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-/// The system clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
 }

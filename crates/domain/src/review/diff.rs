@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::codehost::ChangedFile;
+use crate::review::codehost::ChangedFile;
 
 /// What happened to a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::values::{HeadSha, RepoFullName};
+use crate::webhook::values::{HeadSha, RepoFullName};
 
 /// The fields of a GitHub webhook payload nectr reads. Everything else is kept only as raw bytes.
 /// Every field is optional here so that any JSON object parses; the rules below decide what is required.
@@ -86,11 +86,12 @@ pub struct WebhookEvent {
     pub repository: Option<RepoFullName>,
     pub sender: Option<String>,
     pub sender_is_bot: bool,
-    pub pull_request: Option<PullRequestState>,
+    pub pull_request: Option<DeliveredPullRequest>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PullRequestState {
+/// The pull request a `pull_request` delivery is about, as the payload describes it.
+pub struct DeliveredPullRequest {
     pub number: u64,
     pub head_sha: HeadSha,
     pub draft: bool,
@@ -138,7 +139,7 @@ impl WebhookEvent {
                     .ok_or_else(|| {
                         Error::invalid("pull_request payload", "no pull_request.head.sha")
                     })?;
-                Some(PullRequestState {
+                Some(DeliveredPullRequest {
                     number,
                     head_sha: HeadSha::parse(sha)?,
                     draft: pr.draft.unwrap_or(false),
@@ -213,60 +214,6 @@ pub fn decide(event: &WebhookEvent, triggers: ReviewTriggers) -> Decision {
         pr_number: pr.number,
         head_sha: pr.head_sha.clone(),
     })
-}
-
-/// Where an event stands. `pending -> processing -> completed | failed | superseded | skipped`; events that
-/// queue nothing are `ignored` from the start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventStatus {
-    Pending,
-    Processing,
-    Completed,
-    Failed,
-    Superseded,
-    Skipped,
-    Ignored,
-}
-
-impl EventStatus {
-    pub const ALL: [Self; 7] = [
-        Self::Pending,
-        Self::Processing,
-        Self::Completed,
-        Self::Failed,
-        Self::Superseded,
-        Self::Skipped,
-        Self::Ignored,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Processing => "processing",
-            Self::Completed => "completed",
-            Self::Failed => "failed",
-            Self::Superseded => "superseded",
-            Self::Skipped => "skipped",
-            Self::Ignored => "ignored",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|s| s.as_str() == raw)
-            .ok_or_else(|| Error::invalid("event status", format!("unknown status '{raw}'")))
-    }
-
-    /// Work that is queued or running: at most one per repository, PR and head SHA.
-    pub fn is_in_flight(self) -> bool {
-        matches!(self, Self::Pending | Self::Processing)
-    }
-
-    /// Nothing more will happen to the event.
-    pub fn is_terminal(self) -> bool {
-        !self.is_in_flight()
-    }
 }
 
 #[cfg(test)]

@@ -3,8 +3,8 @@
 
 use async_trait::async_trait;
 
-use crate::codehost::ReviewVerdict;
-use crate::diff::FileDiff;
+use crate::review::codehost::ReviewVerdict;
+use crate::review::diff::FileDiff;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -229,6 +229,13 @@ pub enum ReviewError {
 pub trait Reviewer: Send + Sync {
     /// Its name as recorded on runs (`builtin`, `anthropic`, ...).
     fn name(&self) -> &str;
+    /// Reviews the request's files. They are classified already: the plan
+    /// ([`crate::review::budget::plan`]) left out lock, vendored, generated, binary and minified
+    /// files and named them, so a reviewer reads every file it is given.
+    ///
+    /// # Errors
+    /// `Transient` for what may pass on retry (rate limits, timeouts, 5xx, a malformed or truncated
+    /// answer); `Permanent` for what will not (a refused key, a request the model cannot take).
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError>;
 }
 

@@ -1,7 +1,7 @@
 //! Which changed files are worth a reviewer's attention. Generated, vendored, lock, binary and
 //! minified files are left out of the review and named as such.
 
-use crate::diff::FileDiff;
+use crate::review::diff::FileDiff;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileClass {
@@ -106,7 +106,7 @@ pub fn classify(file: &FileDiff) -> FileClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::parse;
+    use crate::review::diff::parse;
 
     fn file(path: &str, first_line: &str) -> FileDiff {
         let diff = format!(

@@ -5,15 +5,16 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::delivery::{DeliveryOutcome, DeliveryRecord, RejectionCause, redact_headers};
+use crate::clock::Clock;
 use crate::error::Result;
-use crate::event::{Decision, Payload, ReviewTriggers, WebhookEvent, decide, event_type};
-use crate::ports::{
-    Clock, DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded,
-    duplicate_detail,
+use crate::queue::WorkSignal;
+use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord, RejectionCause, redact_headers};
+use crate::webhook::event::{Decision, Payload, ReviewTriggers, WebhookEvent, decide, event_type};
+use crate::webhook::ports::{
+    DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded, duplicate_detail,
 };
-use crate::signature;
-use crate::values::{DeliveryId, WebhookSecret};
+use crate::webhook::signature;
+use crate::webhook::values::{DeliveryId, WebhookSecret};
 
 /// GitHub caps payloads at 25 MiB.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
@@ -107,6 +108,7 @@ pub struct IngestService {
     events: Arc<dyn EventStore>,
     log: Arc<dyn DeliveryLog>,
     clock: Arc<dyn Clock>,
+    signal: Arc<dyn WorkSignal>,
     policy: Arc<IngestPolicy>,
 }
 
@@ -119,11 +121,13 @@ impl std::fmt::Debug for IngestService {
 }
 
 impl IngestService {
+    /// `signal` is told of every queued review, so an idle worker starts at once.
     pub fn new(
         installations: Arc<dyn InstallationStore>,
         events: Arc<dyn EventStore>,
         log: Arc<dyn DeliveryLog>,
         clock: Arc<dyn Clock>,
+        signal: Arc<dyn WorkSignal>,
         policy: IngestPolicy,
     ) -> Self {
         Self {
@@ -131,13 +135,15 @@ impl IngestService {
             events,
             log,
             clock,
+            signal,
             policy: Arc::new(policy),
         }
     }
 
     /// Handles one request. Every path writes exactly one delivery-log row before returning.
     ///
-    /// Errors: `Transient` when the database cannot record the delivery; nothing was accepted, and the sender
+    /// # Errors
+    /// `Transient` when the database cannot record the delivery; nothing was accepted, and the sender
     /// should be answered with a 5xx so GitHub shows the delivery as failed and it can be redelivered.
     pub async fn ingest(&self, request: DeliveryRequest<'_>) -> Result<IngestOutcome> {
         let received_at = self.clock.now();
@@ -278,6 +284,7 @@ impl IngestService {
                 superseded,
             } => {
                 tracing::info!(event_id, %event_type, superseded, "event queued for review");
+                self.signal.work_queued();
                 IngestOutcome::Received {
                     event_id,
                     event_type,

@@ -2,8 +2,8 @@
 //! which it does not see and why. Changed source comes first, larger changes before smaller ones;
 //! nothing is left out without being named.
 
-use crate::classify::classify;
-use crate::diff::{FileDiff, FileStatus};
+use crate::review::classify::classify;
+use crate::review::diff::{FileDiff, FileStatus};
 
 /// How much a review may ask of the reviewer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub fn plan(files: Vec<FileDiff>, budget: Budget) -> Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::parse;
+    use crate::review::diff::parse;
 
     /// A modified file with `added` added lines of 40 bytes each.
     fn file(path: &str, added: usize) -> FileDiff {

@@ -6,9 +6,17 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 
 use super::*;
-use crate::codehost::{ChangedFile, Comparison, FileContent, Issue, MockCodeHost};
+use crate::codehost::CodeHostError;
+use crate::review::FallbackToken;
+use crate::review::budget::Budget;
+use crate::review::codehost::{ChangedFile, Comparison, FileContent, Issue, MockCodeHost};
+use crate::review::codehost::{
+    NewReview, Posted, PullRequest, PullRequestState, Review, ReviewVerdict,
+};
 use crate::review::{Category, Finding, MockReviewer, Severity};
-use crate::values::HeadSha;
+use crate::review::{LinkedIssue, ReviewDraft};
+use crate::webhook::event::ReviewKey;
+use crate::webhook::values::{HeadSha, RepoFullName};
 
 const SHA: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 const OLD: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
@@ -17,9 +25,11 @@ fn job() -> Job {
     Job {
         event_id: 7,
         attempts: 1,
-        repository: Some("acme/web".into()),
-        pr_number: Some(3),
-        head_sha: Some(SHA.into()),
+        key: ReviewKey {
+            repository: RepoFullName::parse("acme/web").unwrap(),
+            pr_number: 3,
+            head_sha: HeadSha::parse(SHA).unwrap(),
+        },
         lease_expires_at: Utc::now(),
     }
 }
@@ -54,6 +64,10 @@ fn file(name: &str, patch: &str) -> ChangedFile {
         patch: Some(patch.into()),
         previous_filename: None,
     }
+}
+
+fn handler(host: Arc<MockCodeHost>, reviewer: Arc<MockReviewer>) -> ReviewPullRequest {
+    ReviewPullRequest::new(host, reviewer, Arc::new(FallbackToken), Budget::default())
 }
 
 const PATCH: &str = "@@ -1,2 +1,5 @@\n a\n+b\n+c\n+d\n e";
@@ -133,7 +147,7 @@ async fn comments_github_refuses_move_into_the_body_and_the_others_stay_inline()
         .withf(|_, _, _, id| *id == 50)
         .times(2)
         .returning(|_, _, _, _| Ok(()));
-    let handler = ReviewPullRequest::new(
+    let handler = handler(
         Arc::new(host),
         Arc::new(reviewer(vec![
             finding(2, Severity::Warning),
@@ -180,7 +194,7 @@ async fn a_refusal_that_is_not_about_places_fails_the_job_without_moving_anythin
         });
     host.expect_delete_pending_review()
         .returning(|_, _, _, _| Ok(()));
-    let handler = ReviewPullRequest::new(
+    let handler = handler(
         Arc::new(host),
         Arc::new(reviewer(vec![finding(2, Severity::Warning)])),
     );
@@ -198,7 +212,7 @@ async fn the_token_owners_own_pull_request_gets_a_comment_not_a_verdict() {
         .withf(|_, _, _, review| review.event == ReviewVerdict::Comment)
         .times(1)
         .returning(|_, _, _, _| Ok(posted(1)));
-    let handler = ReviewPullRequest::new(
+    let handler = handler(
         Arc::new(host),
         Arc::new(reviewer(vec![finding(2, Severity::Critical)])),
     );
@@ -259,7 +273,7 @@ async fn linked_issues_and_the_base_branch_instructions_reach_the_reviewer() {
                 && request.description.as_deref() == Some("This fixes #12 and closes #13.")
         })
         .returning(|_| Ok(ReviewDraft::default()));
-    let handler = ReviewPullRequest::new(Arc::new(host), Arc::new(model));
+    let handler = handler(Arc::new(host), Arc::new(model));
     let JobResult::Completed { result } = handler.handle(&job()).await else {
         panic!("completed");
     };
@@ -295,7 +309,7 @@ async fn a_marker_in_someone_elses_review_silences_nothing() {
     host.expect_post_review()
         .times(1)
         .returning(|_, _, _, _| Ok(posted(1)));
-    let handler = ReviewPullRequest::new(Arc::new(host), Arc::new(reviewer(vec![])));
+    let handler = handler(Arc::new(host), Arc::new(reviewer(vec![])));
     assert!(matches!(
         handler.handle(&job()).await,
         JobResult::Completed { result } if result["review_id"] == 1
@@ -344,7 +358,7 @@ async fn after_a_force_push_the_whole_pull_request_is_reviewed_again() {
         .expect_review()
         .withf(|r| r.files.len() == 1 && r.incremental_since.is_none())
         .returning(|_| Ok(ReviewDraft::default()));
-    let handler = ReviewPullRequest::new(Arc::new(host), Arc::new(model));
+    let handler = handler(Arc::new(host), Arc::new(model));
     let JobResult::Completed { result } = handler.handle(&job()).await else {
         panic!("completed");
     };
@@ -359,7 +373,7 @@ async fn a_rate_limit_while_gathering_context_retries_at_its_reset() {
         .returning(move |_, _, _| Err(CodeHostError::RateLimited { retry_at: at }));
     host.expect_file_content()
         .returning(|_, _, p, _| Err(CodeHostError::NotFound(p.into())));
-    let handler = ReviewPullRequest::new(Arc::new(host), Arc::new(reviewer(vec![])));
+    let handler = handler(Arc::new(host), Arc::new(reviewer(vec![])));
     assert!(matches!(
         handler.handle(&job()).await,
         JobResult::Transient { retry_at: Some(t), .. } if t == at
@@ -384,7 +398,7 @@ async fn a_cached_pull_request_older_than_the_event_is_asked_for_again() {
     host.expect_post_review()
         .times(1)
         .returning(|_, _, _, _| Ok(posted(1)));
-    let handler = ReviewPullRequest::new(Arc::new(host), Arc::new(reviewer(vec![])));
+    let handler = handler(Arc::new(host), Arc::new(reviewer(vec![])));
     assert!(
         matches!(handler.handle(&job()).await, JobResult::Completed { .. }),
         "not superseded by a stale cache"

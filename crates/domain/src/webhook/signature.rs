@@ -2,7 +2,7 @@
 
 use ring::hmac;
 
-use crate::values::WebhookSecret;
+use crate::webhook::values::WebhookSecret;
 
 const PREFIX: &str = "sha256=";
 

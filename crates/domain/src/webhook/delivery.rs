@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::signature::SignatureError;
+use crate::webhook::signature::SignatureError;
 
 /// What nectr answered a delivery with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

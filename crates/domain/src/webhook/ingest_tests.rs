@@ -5,9 +5,11 @@ use std::sync::{Arc, Mutex};
 use chrono::{TimeZone, Utc};
 
 use super::*;
-use crate::delivery::RejectionCause;
-use crate::ports::{MockClock, MockDeliveryLog, MockEventStore, MockInstallationStore};
-use crate::signature::{SignatureError, sign};
+use crate::clock::MockClock;
+use crate::queue::MockWorkSignal;
+use crate::webhook::delivery::RejectionCause;
+use crate::webhook::ports::{MockDeliveryLog, MockEventStore, MockInstallationStore};
+use crate::webhook::signature::{SignatureError, sign};
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -29,6 +31,7 @@ fn secret(s: &str) -> WebhookSecret {
 struct Harness {
     installations: MockInstallationStore,
     events: MockEventStore,
+    signal: MockWorkSignal,
     logged: Arc<Mutex<Vec<DeliveryRecord>>>,
     policy: IngestPolicy,
 }
@@ -42,6 +45,7 @@ impl Harness {
         Self {
             installations,
             events: MockEventStore::new(),
+            signal: MockWorkSignal::new(),
             logged: Arc::default(),
             policy: IngestPolicy {
                 global_secret: Some(secret("global")),
@@ -66,6 +70,7 @@ impl Harness {
             Arc::new(self.events),
             Arc::new(log),
             Arc::new(clock),
+            Arc::new(self.signal),
             self.policy,
         );
         (service, self.logged)
@@ -102,6 +107,8 @@ async fn a_signed_opened_pull_request_is_queued_for_review() {
             superseded: 0,
         })
     });
+    // The queued review wakes one idle worker.
+    h.signal.expect_work_queued().times(1).return_const(());
     let (service, _) = h.service();
     let body = pr_body("opened");
     let sig = sign(&secret("global"), body.as_bytes());
@@ -179,6 +186,7 @@ async fn the_insecure_setting_accepts_unsigned_deliveries_only_when_no_secret_ap
             superseded: 0,
         })
     });
+    h.signal.expect_work_queued().times(1).return_const(());
     let (service, _) = h.service();
     let body = pr_body("synchronize");
     let outcome = service

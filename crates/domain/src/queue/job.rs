@@ -1,0 +1,126 @@
+//! What a claimed job is, what its handler may answer, how an attempt ends, and the queue port.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::queue::retry::RetryPolicy;
+use crate::queue::status::EventStatus;
+use crate::webhook::event::ReviewKey;
+
+/// A claimed unit of review work: one event, leased to one worker until `lease_expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub event_id: i64,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    /// The pull request and head commit to review.
+    pub key: ReviewKey,
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// What a handler made of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobResult {
+    /// Done; `result` is kept on the run (JSON).
+    Completed { result: serde_json::Value },
+    /// Nothing to do any more (the pull request was closed).
+    Skipped { reason: String },
+    /// The pull request moved to another head commit: a newer event owns the review.
+    Superseded { reason: String },
+    /// Worth trying again: a timeout, a 5xx, a rate limit (`retry_at` when the cause names a time).
+    Transient {
+        error: String,
+        retry_at: Option<DateTime<Utc>>,
+    },
+    /// Will not pass by retrying: a 404, a revoked token, a validation error.
+    Permanent { error: String },
+}
+
+/// The work itself, behind a port: the review use case in production, anything in tests.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    /// Runs one attempt. Failures are answers ([`JobResult::Transient`], [`JobResult::Permanent`]),
+    /// never errors: the queue decides what becomes of the event.
+    async fn handle(&self, job: &Job) -> JobResult;
+}
+
+/// How the queue ends a job's attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// A terminal status with its reason or error.
+    Done {
+        status: EventStatus,
+        detail: Option<String>,
+        result: Option<serde_json::Value>,
+    },
+    /// Back to `pending`, due at `run_at`, keeping the error.
+    Retry {
+        run_at: DateTime<Utc>,
+        error: String,
+    },
+}
+
+/// The durable queue of review work.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ReviewQueue: Send + Sync {
+    /// Leases up to `limit` due `pending` events to `worker` until `now + lease`, marking them
+    /// `processing` and counting the attempt ([`crate::queue::transition::CLAIM`]). Two workers never get the same
+    /// event. A claimed row that names no valid pull request is failed on the spot, not returned.
+    ///
+    /// # Errors
+    /// `Transient` when the database cannot be reached; nothing is then claimed.
+    async fn claim(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: u32,
+    ) -> Result<Vec<Job>>;
+    /// Extends the lease of a job `worker` still holds; `false` when it no longer does.
+    ///
+    /// # Errors
+    /// `Transient` when the database cannot be reached (the lease is then not extended).
+    async fn heartbeat(&self, job: &Job, worker: &str, until: DateTime<Utc>) -> Result<bool>;
+    /// Ends the attempt ([`crate::queue::transition::finish`] or [`crate::queue::transition::RETRY_LATER`]) and records its run,
+    /// in one transaction. Does nothing (returns `false`) when `worker` lost the lease.
+    ///
+    /// # Errors
+    /// `Transient` when the database cannot be reached: nothing is recorded, and the lease expires.
+    async fn finish(
+        &self,
+        job: &Job,
+        worker: &str,
+        started_at: DateTime<Utc>,
+        finish: Finish,
+    ) -> Result<bool>;
+    /// Gives an unfinished job back (`pending`, due now, the attempt not counted: [`crate::queue::transition::RELEASE`]);
+    /// used at shutdown. `false` when `worker` no longer held it.
+    ///
+    /// # Errors
+    /// `Transient` when the database cannot be reached: the lease then expires instead.
+    async fn release(&self, job: &Job, worker: &str) -> Result<bool>;
+    /// Ends `processing` events whose lease expired before `now` as `policy` says
+    /// ([`RetryPolicy::after_lost_lease`]: back to `pending`, or `failed` when out of attempts), so a
+    /// crashed worker never leaves an event stuck. Returns how many.
+    ///
+    /// # Errors
+    /// `Transient` when the database cannot be reached; nothing is then changed.
+    async fn reclaim_expired(&self, now: DateTime<Utc>, policy: RetryPolicy) -> Result<u64>;
+}
+
+/// Wakes idle workers when work is queued, so they need not wait for their next poll.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait WorkSignal: Send + Sync {
+    /// Work was queued in this process: wakes one idle worker of it (or the next to go idle). Other
+    /// processes learn of it from the store, when it can tell them.
+    fn work_queued(&self);
+    /// Resolves when work may be due: queued in this process, or announced by another process through
+    /// the store. Never fails; a lost announcement only means waiting for the next poll.
+    async fn wait(&self);
+}

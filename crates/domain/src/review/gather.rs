@@ -1,0 +1,188 @@
+//! Stage 2 of a review: every changed file, the scope (the commits since the last reviewed commit, or
+//! the whole pull request), the token-budgeted plan, and the context a reviewer is given (linked
+//! issues, the repository's instructions from the base branch).
+
+use std::collections::HashSet;
+
+use crate::codehost::CodeHostError;
+use crate::review::budget::{Plan, plan};
+use crate::review::context::{
+    INSTRUCTION_FILES, MAX_CONTEXT_CHARS, linked_issue_numbers, truncate,
+};
+use crate::review::diff::{FileDiff, LineMap, from_changed_file};
+use crate::review::prepare::{History, Target};
+use crate::review::service::{ReviewPullRequest, Stop, short, stop};
+use crate::review::{LinkedIssue, ReviewRequest};
+
+/// GitHub's compare lists at most this many files; a longer increment is reviewed whole.
+const COMPARE_FILE_LIMIT: usize = 300;
+
+/// What part of the pull request a review covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Scope {
+    /// Everything; `note` says why when an earlier review exists.
+    Full { note: Option<String> },
+    /// The commits after `since`.
+    Since { since: String },
+}
+
+impl Scope {
+    fn full(note: &str) -> Self {
+        Self::Full {
+            note: Some(note.to_owned()),
+        }
+    }
+
+    /// The line the review's summary opens with, when the scope needs saying.
+    pub fn note(&self) -> Option<String> {
+        match self {
+            Self::Since { since } => Some(format!(
+                "_Reviewed the commits since `{}`; earlier changes were reviewed before._",
+                short(since)
+            )),
+            Self::Full { note: Some(note) } => Some(format!("_Full review: {note}._")),
+            Self::Full { note: None } => None,
+        }
+    }
+}
+
+/// Stage 2's answer: what is reviewed, and where comments may go.
+#[derive(Debug)]
+pub(super) struct Gathered {
+    pub scope: Scope,
+    /// The lines of the whole pull request a comment may sit on.
+    pub lines: LineMap,
+    pub plan: Plan,
+    /// The request every chunk is sent in (its files filled in per chunk).
+    pub request: ReviewRequest,
+}
+
+impl ReviewPullRequest {
+    pub(super) async fn gather(
+        &self,
+        target: &Target,
+        history: &History,
+    ) -> Result<Gathered, Stop> {
+        let changed = self
+            .code_host
+            .pull_request_files(target.token.clone(), &target.repo, target.pr.number)
+            .await
+            .map_err(stop)?;
+        let pr_files: Vec<FileDiff> = changed.iter().map(from_changed_file).collect();
+        let lines = LineMap::new(&pr_files);
+        let (scope, files) = self
+            .scope(target, history.last_reviewed.as_deref(), pr_files)
+            .await?;
+        let pr = &target.pr;
+        let request = ReviewRequest {
+            title: pr.title.clone(),
+            description: pr.body.clone().filter(|b| !b.trim().is_empty()),
+            files: Vec::new(),
+            linked_issues: self.linked_issues(target).await?,
+            instructions: self.instructions(target).await?,
+            focus: None,
+            incremental_since: match &scope {
+                Scope::Since { since } => Some(since.clone()),
+                Scope::Full { .. } => None,
+            },
+        };
+        Ok(Gathered {
+            scope,
+            lines,
+            plan: plan(files, self.budget),
+            request,
+        })
+    }
+
+    /// The scope of this review, and the files it covers.
+    async fn scope(
+        &self,
+        target: &Target,
+        last_reviewed: Option<&str>,
+        pr_files: Vec<FileDiff>,
+    ) -> Result<(Scope, Vec<FileDiff>), Stop> {
+        let Some(since) = last_reviewed else {
+            return Ok((Scope::Full { note: None }, pr_files));
+        };
+        let head = target.pr.head_sha.as_str();
+        let compared = self
+            .code_host
+            .compare(target.token.clone(), &target.repo, since, head)
+            .await;
+        let note = match compared {
+            Ok(cmp) if cmp.status == "ahead" && cmp.files.len() < COMPARE_FILE_LIMIT => {
+                // Only files still in the pull request: a change reverted to the base is no news.
+                let in_pr: HashSet<&str> = pr_files.iter().map(FileDiff::path).collect();
+                let files = cmp
+                    .files
+                    .iter()
+                    .map(from_changed_file)
+                    .filter(|f| in_pr.contains(f.path()))
+                    .collect();
+                let since = since.to_owned();
+                return Ok((Scope::Since { since }, files));
+            }
+            Ok(cmp) if cmp.status == "ahead" => {
+                "the new commits change too many files to list, so this reviews everything"
+                    .to_owned()
+            }
+            Ok(_) | Err(CodeHostError::NotFound(_)) => format!(
+                "the history was rewritten since the review of `{}` (force-push), so this reviews everything",
+                short(since)
+            ),
+            Err(e) if e.is_retryable() => return Err(stop(e)),
+            Err(_) => {
+                "the new commits could not be compared, so this reviews everything".to_owned()
+            }
+        };
+        Ok((Scope::full(&note), pr_files))
+    }
+
+    /// The issues the description links, as far as they can be read.
+    async fn linked_issues(&self, target: &Target) -> Result<Vec<LinkedIssue>, Stop> {
+        let mut issues = Vec::new();
+        for number in linked_issue_numbers(target.pr.body.as_deref().unwrap_or("")) {
+            match self
+                .code_host
+                .issue(target.token.clone(), &target.repo, number)
+                .await
+            {
+                Ok(issue) => issues.push(LinkedIssue {
+                    number,
+                    title: issue.title,
+                    body: truncate(issue.body.as_deref().unwrap_or(""), MAX_CONTEXT_CHARS),
+                }),
+                Err(e) if e.is_retryable() => return Err(stop(e)),
+                // A pull request, a typo or an issue the token cannot see: no context, no failure.
+                Err(_) => {}
+            }
+        }
+        Ok(issues)
+    }
+
+    /// The repository's review instructions, from the base branch (so a pull request cannot rewrite
+    /// the rules it is reviewed by).
+    async fn instructions(&self, target: &Target) -> Result<Option<String>, Stop> {
+        let pr = &target.pr;
+        let base = if pr.base_sha.is_empty() {
+            &pr.base_ref
+        } else {
+            &pr.base_sha
+        };
+        for path in INSTRUCTION_FILES {
+            match self
+                .code_host
+                .file_content(target.token.clone(), &target.repo, path, base)
+                .await
+            {
+                Ok(file) => {
+                    let text = String::from_utf8_lossy(&file.bytes);
+                    return Ok(Some(truncate(text.trim(), MAX_CONTEXT_CHARS)));
+                }
+                Err(e) if e.is_retryable() => return Err(stop(e)),
+                Err(_) => {}
+            }
+        }
+        Ok(None)
+    }
+}

@@ -1,0 +1,31 @@
+//! Reviewing a pull request: the diff ([`diff`]), which files deserve attention ([`classify`]), the
+//! token budget ([`budget`]), context beyond the diff ([`context`]), findings, drafts and the
+//! [`Reviewer`] contract ([`model`]), parallel agents ([`agents`]), rendering for GitHub ([`render`]),
+//! the code host and token ports ([`codehost`], [`ports`]) and the review use case ([`service`]), whose
+//! stages are `prepare` → `gather` → review chunks → `post` → record.
+
+pub mod agents;
+pub mod budget;
+pub mod classify;
+pub mod codehost;
+pub mod context;
+pub mod diff;
+mod gather;
+pub mod model;
+pub mod ports;
+mod post;
+mod prepare;
+pub mod render;
+pub mod service;
+
+pub use codehost::CodeHost;
+pub use model::{
+    Category, Finding, Focus, LinkedIssue, ReviewDraft, ReviewError, ReviewRequest, Reviewer,
+    Severity, Usage,
+};
+pub use ports::{FallbackToken, RepositoryTokens};
+pub use prepare::PROBE_BODY;
+pub use service::ReviewPullRequest;
+
+#[cfg(any(test, feature = "mocks"))]
+pub use {codehost::MockCodeHost, model::MockReviewer, ports::MockRepositoryTokens};
