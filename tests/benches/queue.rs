@@ -74,7 +74,7 @@ async fn drain(app: &TestApp, processes: usize, workers: usize, jobs: usize) -> 
         let db = if p == 0 {
             app.db.clone()
         } else {
-            Db::connect(&app.database_url).await.unwrap()
+            Db::connect(&app.database_url, None).await.unwrap()
         };
         let signal = db.work_signal();
         pools.push(WorkerPool::start(

@@ -47,6 +47,7 @@ impl FakeGitHub {
 
     /// The GitHub adapter pointed at this fake, with `TEST_PAT` as fallback token and a short timeout.
     pub fn client(&self) -> GitHub {
+        app_server::install_crypto_provider();
         GitHub::new(GitHubConfig {
             api_url: self.url(),
             oauth_url: self.url(),

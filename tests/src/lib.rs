@@ -111,7 +111,7 @@ impl Drop for DbGuard {
                     return;
                 };
                 rt.block_on(async move {
-                    if let Ok(admin) = Db::connect(&admin_url).await {
+                    if let Ok(admin) = Db::connect(&admin_url, None).await {
                         let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
                         let _ = admin.connection().execute_unprepared(&sql).await;
                         let _ = admin.close().await;
@@ -169,7 +169,7 @@ impl TestApp {
                 }
                 let admin_url = postgres_admin_url();
                 let name = format!("nectr_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Db::connect(&admin_url)
+                let admin = Db::connect(&admin_url, None)
                     .await
                     .expect("connect to PostgreSQL as admin");
                 admin

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use adapters_db::entities::{event_runs, events, installations, users};
 use app_server::{Application, Settings};
+use domain::accounts::SessionStore;
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{
     Backend, TEST_ENCRYPTION_KEYS, TEST_SESSION_KEY, TestApp, delivery_id, on_both_backends, sign,
@@ -215,7 +216,7 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
     let expired = "an-expired-state-made-eleven-minutes-ago";
     app.db
         .create_oauth_state(
-            &app_server::session::hash(expired),
+            &domain::accounts::tokens::hash(expired),
             chrono::Utc::now() - chrono::Duration::minutes(1),
         )
         .await

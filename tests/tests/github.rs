@@ -519,6 +519,7 @@ async fn a_github_enterprise_base_path_is_kept() {
         .expect(1)
         .mount(&gh.server)
         .await;
+    app_server::install_crypto_provider();
     let client = adapters_github::GitHub::new(adapters_github::GitHubConfig {
         api_url: format!("{}/api/v3", gh.url()),
         ..adapters_github::GitHubConfig::default()

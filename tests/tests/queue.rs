@@ -458,7 +458,7 @@ async fn two_worker_pools_drain_a_thousand_events_running_each_once(backend: Bac
     let count = 1000;
     let ids = queue_events(&app, count).await;
     // Two independent pools on two independent connection pools, as two processes would have.
-    let other_process = Db::connect(&database_url(&app).await).await.unwrap();
+    let other_process = Db::connect(&database_url(&app).await, None).await.unwrap();
     let handler = Arc::new(Recorder::default());
     let config = WorkerConfig {
         workers: 4,
@@ -525,7 +525,7 @@ async fn work_queued_by_one_process_wakes_the_idle_workers_of_another_on_postgre
     let Some(app) = TestApp::spawn(Backend::Postgres).await else {
         return;
     };
-    let other_process = Db::connect(&app.database_url).await.unwrap();
+    let other_process = Db::connect(&app.database_url, None).await.unwrap();
     let handler = Arc::new(Recorder::default());
     // Polling once a minute: only a notification can start the work within the test's patience.
     let config = WorkerConfig {

@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use domain::accounts::InstallationRegistry;
+
 use nectr_tests::{
     Backend, CORPUS_SECRET, StatusCode, TestApp, corpus, delivery_id, on_both_backends, sign,
 };

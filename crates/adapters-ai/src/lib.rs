@@ -4,6 +4,7 @@
 
 pub mod anthropic;
 pub mod builtin;
+mod http;
 pub mod openai;
 mod prompt;
 

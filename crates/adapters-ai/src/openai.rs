@@ -11,11 +11,13 @@ use domain::review::{ReviewDraft, ReviewError, ReviewRequest, Reviewer, Usage};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use crate::anthropic::retry_after;
+use crate::http::{ModelClient, ServerName};
 use crate::prompt;
 
-/// Attempts per review before the queue takes over the retrying.
-const ATTEMPTS: u32 = 3;
+const NAME: ServerName = ServerName {
+    unreachable: "the model server is unreachable",
+    answered: "the model server answered",
+};
 
 #[derive(Debug, Clone)]
 pub struct OpenAiConfig {
@@ -34,7 +36,7 @@ pub struct OpenAiConfig {
 #[derive(Debug)]
 pub struct OpenAiReviewer {
     config: OpenAiConfig,
-    client: reqwest::Client,
+    client: ModelClient,
     /// Set once the server refused a JSON-schema response format: ask for JSON mode from then on.
     json_mode: AtomicBool,
 }
@@ -47,12 +49,9 @@ enum Format {
 }
 
 impl OpenAiReviewer {
+    /// Needs a process-wide rustls `CryptoProvider` (the app installs ring's at start-up).
     pub fn new(config: OpenAiConfig) -> Result<Self, ReviewError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| ReviewError::Permanent(format!("cannot build the HTTP client: {e}")))?;
+        let client = ModelClient::new(config.timeout, NAME)?;
         Ok(Self {
             config,
             client,
@@ -95,58 +94,33 @@ impl OpenAiReviewer {
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
         );
-        let body = self.body(user, format);
-        let mut last_error = String::new();
-        for attempt in 1..=ATTEMPTS {
-            let mut call = self.client.post(&url).json(&body);
-            if let Some(key) = &self.config.api_key {
-                call = call.bearer_auth(key.expose_secret());
-            }
-            let response = match call.send().await {
-                Ok(response) => response,
-                Err(e) => {
-                    last_error = format!("the model server is unreachable: {}", e.without_url());
-                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-                    continue;
+        let answer = self
+            .client
+            .post_json(&url, &self.body(user, format), |call| {
+                match &self.config.api_key {
+                    Some(key) => call.bearer_auth(key.expose_secret()),
+                    None => call,
                 }
-            };
-            let status = response.status().as_u16();
-            if status == 429 || status >= 500 {
-                let wait = retry_after(response.headers())
-                    .unwrap_or(Duration::from_millis(500 * u64::from(attempt)));
-                last_error = format!("the model server answered {status}");
-                tracing::warn!(
-                    status,
-                    attempt,
-                    wait_ms = wait.as_millis() as u64,
-                    "model server busy; retrying"
-                );
-                tokio::time::sleep(wait).await;
-                continue;
-            }
-            if (status == 400 || status == 422) && format == Format::Schema {
-                tracing::warn!(
-                    status,
-                    "the model server refused a JSON-schema response format; using JSON mode"
-                );
-                return Ok(None);
-            }
-            if !response.status().is_success() {
-                // OpenAI's error body names the problem and never echoes the key.
-                let detail: Value = response.json().await.unwrap_or_default();
-                let message = detail["error"]["message"]
-                    .as_str()
-                    .or(detail["error"].as_str())
-                    .unwrap_or("no message");
-                return Err(ReviewError::Permanent(format!(
-                    "the model server answered {status}: {message}"
-                )));
-            }
-            return response.json().await.map(Some).map_err(|_| {
-                ReviewError::Transient("the model server's answer is not JSON".into())
-            });
+            })
+            .await?;
+        if (answer.status == 400 || answer.status == 422) && format == Format::Schema {
+            tracing::warn!(
+                status = answer.status,
+                "the model server refused a JSON-schema response format; using JSON mode"
+            );
+            return Ok(None);
         }
-        Err(ReviewError::Transient(last_error))
+        if !answer.is_success() {
+            return Err(ReviewError::Permanent(format!(
+                "the model server answered {}: {}",
+                answer.status,
+                answer.error_message()
+            )));
+        }
+        answer
+            .body
+            .map(Some)
+            .ok_or_else(|| ReviewError::Transient("the model server's answer is not JSON".into()))
     }
 }
 

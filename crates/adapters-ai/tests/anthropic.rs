@@ -14,6 +14,8 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const DIFF: &str = "diff --git a/src/pay.rs b/src/pay.rs\n--- a/src/pay.rs\n+++ b/src/pay.rs\n@@ -1,2 +1,3 @@\n fn pay(a: u64) {\n+    let total = a * 100 / 3;\n }\n";
 
 fn reviewer(server: &MockServer) -> AnthropicReviewer {
+    // The process-wide TLS provider the app installs at start-up.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     AnthropicReviewer::new(AnthropicConfig {
         base_url: server.uri(),
         api_key: "sk-ant-test-key".to_owned().into(),

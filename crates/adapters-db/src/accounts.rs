@@ -1,9 +1,12 @@
-//! Accounts: users with their GitHub token (sealed), sign-in sessions and single-use OAuth states.
-//! Sessions and states are stored as SHA-256 hashes: the database never holds a usable cookie.
+//! Accounts: users with their GitHub token (sealed), sign-in sessions and single-use OAuth states
+//! (the `UserStore` and `SessionStore` ports). Sessions and states are stored as SHA-256 hashes: the
+//! database never holds a usable cookie.
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::accounts::crypto::Keyring;
 use domain::accounts::github::GitHubUser;
+use domain::accounts::{SessionStore, User, UserStore};
 use domain::codehost::AccessToken;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
@@ -38,140 +41,6 @@ impl Db {
         self.keys()?
             .open(sealed, context)
             .map_err(|e| DbError::Corrupt(format!("{what}: {e}")))
-    }
-
-    /// Creates or updates the user GitHub says signed in, with their token sealed. Returns the id.
-    pub async fn upsert_user(&self, user: &GitHubUser, token: &AccessToken) -> Result<i64> {
-        let now = Utc::now();
-        let github_id = i64::try_from(user.id)
-            .map_err(|_| DbError::Corrupt("GitHub user id out of range".into()))?;
-        let sealed = self.seal(token.expose().as_bytes(), &token_context(github_id))?;
-        let existing = users::Entity::find()
-            .filter(users::Column::GithubId.eq(github_id))
-            .one(&self.writer)
-            .await?;
-        let row = users::ActiveModel {
-            github_id: Set(github_id),
-            login: Set(user.login.clone()),
-            name: Set(user.name.clone()),
-            email: Set(user.email.clone()),
-            avatar_url: Set(user.avatar_url.clone()),
-            access_token: Set(Some(sealed)),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        match existing {
-            Some(found) => {
-                let mut row = row;
-                row.id = Set(found.id);
-                users::Entity::update(row).exec(&self.writer).await?;
-                Ok(found.id)
-            }
-            None => {
-                let mut row = row;
-                row.created_at = Set(now);
-                Ok(users::Entity::insert(row)
-                    .exec(&self.writer)
-                    .await?
-                    .last_insert_id)
-            }
-        }
-    }
-
-    pub async fn user(&self, id: i64) -> Result<Option<users::Model>> {
-        Ok(users::Entity::find_by_id(id).one(&self.reader).await?)
-    }
-
-    /// The user's GitHub token, opened. A token that does not open is an error, never used as is.
-    pub async fn user_token(&self, user: &users::Model) -> Result<Option<AccessToken>> {
-        let Some(sealed) = &user.access_token else {
-            return Ok(None);
-        };
-        let bytes = self.open(sealed, &token_context(user.github_id), "access token")?;
-        let token = String::from_utf8(bytes)
-            .map_err(|_| DbError::Corrupt("access token is not UTF-8".into()))?;
-        Ok(Some(AccessToken::new(token)))
-    }
-
-    pub async fn create_session(
-        &self,
-        token_hash: &str,
-        user_id: i64,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
-        // Sessions that ran out are swept as new ones start.
-        sessions::Entity::delete_many()
-            .filter(sessions::Column::ExpiresAt.lte(Utc::now()))
-            .exec(&self.writer)
-            .await?;
-        sessions::Entity::insert(sessions::ActiveModel {
-            token_hash: Set(token_hash.to_owned()),
-            user_id: Set(user_id),
-            created_at: Set(Utc::now()),
-            expires_at: Set(expires_at),
-            ..Default::default()
-        })
-        .exec(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// The user of a live session.
-    pub async fn session_user(
-        &self,
-        token_hash: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<users::Model>> {
-        let Some(session) = sessions::Entity::find()
-            .filter(sessions::Column::TokenHash.eq(token_hash))
-            .filter(sessions::Column::ExpiresAt.gt(now))
-            .one(&self.reader)
-            .await?
-        else {
-            return Ok(None);
-        };
-        self.user(session.user_id).await
-    }
-
-    pub async fn delete_session(&self, token_hash: &str) -> Result<()> {
-        sessions::Entity::delete_many()
-            .filter(sessions::Column::TokenHash.eq(token_hash))
-            .exec(&self.writer)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn create_oauth_state(
-        &self,
-        state_hash: &str,
-        expires_at: DateTime<Utc>,
-    ) -> Result<()> {
-        oauth_states::Entity::insert(oauth_states::ActiveModel {
-            state_hash: Set(state_hash.to_owned()),
-            created_at: Set(Utc::now()),
-            expires_at: Set(expires_at),
-            ..Default::default()
-        })
-        .exec(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Uses up a state: true exactly once for a state created here and not yet expired. Expired
-    /// states are cleared on the way.
-    pub async fn take_oauth_state(&self, state_hash: &str, now: DateTime<Utc>) -> Result<bool> {
-        let taken = oauth_states::Entity::delete_many()
-            .filter(oauth_states::Column::StateHash.eq(state_hash))
-            .filter(oauth_states::Column::ExpiresAt.gt(now))
-            .exec(&self.writer)
-            .await?
-            .rows_affected
-            == 1;
-        oauth_states::Entity::delete_many()
-            .filter(oauth_states::Column::ExpiresAt.lte(now))
-            .exec(&self.writer)
-            .await?;
-        Ok(taken)
     }
 
     /// Seals what is still stored in plain text (written before encryption) and reseals what an older
@@ -239,5 +108,198 @@ impl Db {
             }
         }
         Ok(sealed)
+    }
+}
+
+fn user_of(row: users::Model) -> User {
+    User {
+        id: row.id,
+        github_id: row.github_id,
+        login: row.login,
+        name: row.name,
+        email: row.email,
+        avatar_url: row.avatar_url,
+    }
+}
+
+impl Db {
+    /// A user's GitHub token, opened. A token that does not open is an error, never used as is.
+    pub(crate) fn open_token(&self, user: &users::Model) -> Result<Option<AccessToken>> {
+        let Some(sealed) = &user.access_token else {
+            return Ok(None);
+        };
+        let bytes = self.open(sealed, &token_context(user.github_id), "access token")?;
+        let token = String::from_utf8(bytes)
+            .map_err(|_| DbError::Corrupt("access token is not UTF-8".into()))?;
+        Ok(Some(AccessToken::new(token)))
+    }
+}
+
+#[async_trait]
+impl UserStore for Db {
+    async fn upsert_user(&self, user: &GitHubUser, token: &AccessToken) -> domain::Result<i64> {
+        let now = Utc::now();
+        let github_id = i64::try_from(user.id)
+            .map_err(|_| DbError::Corrupt("GitHub user id out of range".into()))?;
+        let sealed = self.seal(token.expose().as_bytes(), &token_context(github_id))?;
+        let existing = users::Entity::find()
+            .filter(users::Column::GithubId.eq(github_id))
+            .one(&self.writer)
+            .await
+            .map_err(DbError::Query)?;
+        let row = users::ActiveModel {
+            github_id: Set(github_id),
+            login: Set(user.login.clone()),
+            name: Set(user.name.clone()),
+            email: Set(user.email.clone()),
+            avatar_url: Set(user.avatar_url.clone()),
+            access_token: Set(Some(sealed)),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        match existing {
+            Some(found) => {
+                let mut row = row;
+                row.id = Set(found.id);
+                users::Entity::update(row)
+                    .exec(&self.writer)
+                    .await
+                    .map_err(DbError::Query)?;
+                Ok(found.id)
+            }
+            None => {
+                let mut row = row;
+                row.created_at = Set(now);
+                Ok(users::Entity::insert(row)
+                    .exec(&self.writer)
+                    .await
+                    .map_err(DbError::Query)?
+                    .last_insert_id)
+            }
+        }
+    }
+
+    async fn user_token(&self, user_id: i64) -> domain::Result<Option<AccessToken>> {
+        let Some(user) = users::Entity::find_by_id(user_id)
+            .one(&self.reader)
+            .await
+            .map_err(DbError::Query)?
+        else {
+            return Ok(None);
+        };
+        Ok(self.open_token(&user)?)
+    }
+}
+
+#[async_trait]
+impl SessionStore for Db {
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> domain::Result<()> {
+        Ok(self
+            .create_session_row(token_hash, user_id, expires_at)
+            .await?)
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> domain::Result<Option<User>> {
+        Ok(self.live_session_user(token_hash, now).await?)
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> domain::Result<()> {
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::TokenHash.eq(token_hash))
+            .exec(&self.writer)
+            .await
+            .map_err(DbError::Query)?;
+        Ok(())
+    }
+
+    async fn create_oauth_state(
+        &self,
+        state_hash: &str,
+        expires_at: DateTime<Utc>,
+    ) -> domain::Result<()> {
+        oauth_states::Entity::insert(oauth_states::ActiveModel {
+            state_hash: Set(state_hash.to_owned()),
+            created_at: Set(Utc::now()),
+            expires_at: Set(expires_at),
+            ..Default::default()
+        })
+        .exec(&self.writer)
+        .await
+        .map_err(DbError::Query)?;
+        Ok(())
+    }
+
+    async fn take_oauth_state(&self, state_hash: &str, now: DateTime<Utc>) -> domain::Result<bool> {
+        Ok(self.take_state(state_hash, now).await?)
+    }
+}
+
+impl Db {
+    async fn create_session_row(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        // Sessions that ran out are swept as new ones start.
+        sessions::Entity::delete_many()
+            .filter(sessions::Column::ExpiresAt.lte(Utc::now()))
+            .exec(&self.writer)
+            .await?;
+        sessions::Entity::insert(sessions::ActiveModel {
+            token_hash: Set(token_hash.to_owned()),
+            user_id: Set(user_id),
+            created_at: Set(Utc::now()),
+            expires_at: Set(expires_at),
+            ..Default::default()
+        })
+        .exec(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    async fn live_session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
+        let Some(session) = sessions::Entity::find()
+            .filter(sessions::Column::TokenHash.eq(token_hash))
+            .filter(sessions::Column::ExpiresAt.gt(now))
+            .one(&self.reader)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(users::Entity::find_by_id(session.user_id)
+            .one(&self.reader)
+            .await?
+            .map(user_of))
+    }
+
+    /// Uses up a state: true exactly once for a state created here and not yet expired. Expired
+    /// states are cleared on the way.
+    async fn take_state(&self, state_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+        let taken = oauth_states::Entity::delete_many()
+            .filter(oauth_states::Column::StateHash.eq(state_hash))
+            .filter(oauth_states::Column::ExpiresAt.gt(now))
+            .exec(&self.writer)
+            .await?
+            .rows_affected
+            == 1;
+        oauth_states::Entity::delete_many()
+            .filter(oauth_states::Column::ExpiresAt.lte(now))
+            .exec(&self.writer)
+            .await?;
+        Ok(taken)
     }
 }

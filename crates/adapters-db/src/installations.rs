@@ -1,103 +1,29 @@
-//! Installations: which repositories are connected, and the secret their deliveries are signed with.
+//! Installations: which repositories are connected, and the secrets their deliveries are signed with
+//! (the `InstallationRegistry`, `InstallationStore` and `RepositoryTokens` ports).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::accounts::{Installation, InstallationRegistry, Scope};
 use domain::codehost::AccessToken;
 use domain::review::RepositoryTokens;
 use domain::webhook::ports::InstallationStore;
 use domain::webhook::values::{RepoFullName, WebhookSecret};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::accounts::secret_context;
 use crate::entities::installations::{self, Column};
+use crate::entities::users;
 use crate::{Db, DbError, Result};
 
 impl Db {
-    /// Stores a new active installation of `repository` for `user_id`. A second active installation of the
-    /// same repository (in any letter case) is refused with `Duplicate`: lookups are never ambiguous.
-    pub async fn create_installation(
-        &self,
-        user_id: i64,
-        repository: &RepoFullName,
-        webhook_id: Option<i64>,
-        secret: &WebhookSecret,
-    ) -> domain::Result<i64> {
-        let now = Utc::now();
-        let secret = self.seal(secret.expose(), &secret_context(&repository.key()))?;
-        let row = installations::ActiveModel {
-            user_id: Set(user_id),
-            repo_full_name: Set(repository.as_str().to_owned()),
-            repo_key: Set(repository.key()),
-            webhook_id: Set(webhook_id),
-            webhook_secret: Set(secret),
-            is_active: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
-        let inserted = installations::Entity::insert(row)
-            .exec(&self.writer)
-            .await
-            .map_err(DbError::Query)?;
-        Ok(inserted.last_insert_id)
-    }
-
-    /// The repository's active installation, whoever connected it.
-    pub async fn active_installation(
-        &self,
-        repository: &RepoFullName,
-    ) -> Result<Option<installations::Model>> {
+    /// The repository's active installation row, whoever connected it.
+    async fn active_row(&self, repository: &RepoFullName) -> Result<Option<installations::Model>> {
         Ok(installations::Entity::find()
             .filter(Column::RepoKey.eq(repository.key()))
             .filter(Column::IsActive.eq(true))
             .one(&self.reader)
             .await?)
-    }
-
-    /// The active installations of these repository keys (`owner/name` in lower case), in one query.
-    pub async fn active_installations(&self, keys: &[String]) -> Result<Vec<installations::Model>> {
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(installations::Entity::find()
-            .filter(Column::RepoKey.is_in(keys.iter().cloned()))
-            .filter(Column::IsActive.eq(true))
-            .all(&self.reader)
-            .await?)
-    }
-
-    /// Marks an installation inactive: its deliveries are no longer accepted with its secret.
-    pub async fn deactivate_installation(&self, id: i64) -> Result<()> {
-        installations::Entity::update(installations::ActiveModel {
-            id: Set(id),
-            is_active: Set(false),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .exec(&self.writer)
-        .await?;
-        Ok(())
-    }
-
-    /// Stores a rotated secret: the new one is current, the old one is accepted until `grace_until`.
-    pub async fn rotate_installation_secret(
-        &self,
-        installation: &installations::Model,
-        secret: &WebhookSecret,
-        grace_until: DateTime<Utc>,
-    ) -> Result<()> {
-        let sealed = self.seal(secret.expose(), &secret_context(&installation.repo_key))?;
-        installations::Entity::update(installations::ActiveModel {
-            id: Set(installation.id),
-            webhook_secret: Set(sealed),
-            previous_webhook_secret: Set(Some(installation.webhook_secret.clone())),
-            previous_secret_expires_at: Set(Some(grace_until)),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .exec(&self.writer)
-        .await?;
-        Ok(())
     }
 
     fn open_secret(
@@ -125,13 +51,140 @@ impl Db {
     }
 }
 
+fn installation_of(row: installations::Model) -> Result<Installation> {
+    let repository = RepoFullName::parse(&row.repo_full_name)
+        .map_err(|e| DbError::Corrupt(format!("installation {}: {e}", row.id)))?;
+    Ok(Installation {
+        id: row.id,
+        user_id: row.user_id,
+        repository,
+        webhook_id: row.webhook_id.and_then(|id| u64::try_from(id).ok()),
+        active: row.is_active,
+        created_at: row.created_at,
+        previous_secret_valid_until: row.previous_secret_expires_at.filter(|t| *t > Utc::now()),
+    })
+}
+
+#[async_trait]
+impl InstallationRegistry for Db {
+    async fn active_installation(
+        &self,
+        repository: &RepoFullName,
+    ) -> domain::Result<Option<Installation>> {
+        Ok(self
+            .active_row(repository)
+            .await?
+            .map(installation_of)
+            .transpose()?)
+    }
+
+    async fn active_installations(&self, keys: &[String]) -> domain::Result<Vec<Installation>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = installations::Entity::find()
+            .filter(Column::RepoKey.is_in(keys.iter().cloned()))
+            .filter(Column::IsActive.eq(true))
+            .all(&self.reader)
+            .await
+            .map_err(DbError::Query)?;
+        Ok(rows
+            .into_iter()
+            .map(installation_of)
+            .collect::<Result<_>>()?)
+    }
+
+    /// A second active installation of the same repository (in any letter case) is refused by a
+    /// unique index with `Duplicate`: lookups are never ambiguous.
+    async fn create_installation(
+        &self,
+        user_id: i64,
+        repository: &RepoFullName,
+        webhook_id: Option<u64>,
+        secret: &WebhookSecret,
+    ) -> domain::Result<i64> {
+        let now = Utc::now();
+        let secret = self.seal(secret.expose(), &secret_context(&repository.key()))?;
+        let row = installations::ActiveModel {
+            user_id: Set(user_id),
+            repo_full_name: Set(repository.as_str().to_owned()),
+            repo_key: Set(repository.key()),
+            webhook_id: Set(webhook_id.and_then(|id| i64::try_from(id).ok())),
+            webhook_secret: Set(secret),
+            is_active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let inserted = installations::Entity::insert(row)
+            .exec(&self.writer)
+            .await
+            .map_err(DbError::Query)?;
+        Ok(inserted.last_insert_id)
+    }
+
+    async fn deactivate_installation(&self, id: i64) -> domain::Result<()> {
+        installations::Entity::update(installations::ActiveModel {
+            id: Set(id),
+            is_active: Set(false),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(&self.writer)
+        .await
+        .map_err(DbError::Query)?;
+        Ok(())
+    }
+
+    async fn rotate_installation_secret(
+        &self,
+        id: i64,
+        secret: &WebhookSecret,
+        grace_until: DateTime<Utc>,
+    ) -> domain::Result<()> {
+        let row = installations::Entity::find_by_id(id)
+            .one(&self.writer)
+            .await
+            .map_err(DbError::Query)?
+            .ok_or_else(|| domain::Error::NotFound(format!("installation {id}")))?;
+        let sealed = self.seal(secret.expose(), &secret_context(&row.repo_key))?;
+        // The current secret becomes the previous one in the same statement.
+        installations::Entity::update_many()
+            .col_expr(
+                Column::PreviousWebhookSecret,
+                Expr::col(Column::WebhookSecret),
+            )
+            .col_expr(Column::WebhookSecret, Expr::value(sealed))
+            .col_expr(Column::PreviousSecretExpiresAt, Expr::value(grace_until))
+            .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(Column::Id.eq(id))
+            .exec(&self.writer)
+            .await
+            .map_err(DbError::Query)?;
+        Ok(())
+    }
+
+    async fn scope_of(&self, user_id: i64) -> domain::Result<Scope> {
+        let repo_keys = installations::Entity::find()
+            .filter(Column::UserId.eq(user_id))
+            .filter(Column::IsActive.eq(true))
+            .all(&self.reader)
+            .await
+            .map_err(DbError::Query)?
+            .into_iter()
+            .map(|i| i.repo_key)
+            .collect();
+        Ok(Scope { repo_keys })
+    }
+}
+
 #[async_trait]
 impl InstallationStore for Db {
     async fn webhook_secrets(
         &self,
         repository: &RepoFullName,
     ) -> domain::Result<Vec<WebhookSecret>> {
-        let Some(installation) = self.active_installation(repository).await? else {
+        let Some(installation) = self.active_row(repository).await? else {
             return Ok(Vec::new());
         };
         let mut secrets = vec![self.open_secret(&installation, &installation.webhook_secret)?];
@@ -149,12 +202,16 @@ impl InstallationStore for Db {
 #[async_trait]
 impl RepositoryTokens for Db {
     async fn token_for(&self, repository: &RepoFullName) -> domain::Result<Option<AccessToken>> {
-        let Some(installation) = self.active_installation(repository).await? else {
+        let Some(installation) = self.active_row(repository).await? else {
             return Ok(None);
         };
-        let Some(user) = self.user(installation.user_id).await? else {
+        let Some(user) = users::Entity::find_by_id(installation.user_id)
+            .one(&self.reader)
+            .await
+            .map_err(DbError::Query)?
+        else {
             return Ok(None);
         };
-        Ok(self.user_token(&user).await?)
+        Ok(self.open_token(&user)?)
     }
 }

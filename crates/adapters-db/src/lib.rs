@@ -3,11 +3,16 @@
 
 mod accounts;
 mod deliveries;
+// The tables are this crate's own: other crates see ports. Black-box tests read rows through them
+// with the `test-support` feature.
+#[cfg(feature = "test-support")]
 pub mod entities;
+#[cfg(not(feature = "test-support"))]
+mod entities;
 mod error;
 mod events;
 mod installations;
-pub mod manage;
+mod manage;
 mod notify;
 mod queue;
 
@@ -41,8 +46,10 @@ pub struct Db {
 
 impl Db {
     /// Connects to `url` (`sqlite://path.db`, `sqlite::memory:` or `postgres://...`). A SQLite file
-    /// is created if missing and opened in WAL mode with a busy timeout.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// is created if missing and opened in WAL mode with a busy timeout. `keyring` seals and opens
+    /// access tokens and webhook secrets; without one (migrations, tools that read rows) storing or
+    /// reading them fails with `Permanent`.
+    pub async fn connect(url: &str, keyring: Option<Arc<Keyring>>) -> Result<Self> {
         let options = |max: u32| {
             let mut options = ConnectOptions::new(url.to_owned());
             options
@@ -76,22 +83,16 @@ impl Db {
             Ok(Self {
                 reader,
                 writer,
-                keyring: None,
+                keyring,
             })
         } else {
             let pool = connect(options(32)).await?;
             Ok(Self {
                 reader: pool.clone(),
                 writer: pool,
-                keyring: None,
+                keyring,
             })
         }
-    }
-
-    /// The keys access tokens and webhook secrets are sealed with (`ENCRYPTION_KEYS`).
-    pub fn with_keyring(mut self, keyring: Arc<Keyring>) -> Self {
-        self.keyring = Some(keyring);
-        self
     }
 
     /// Applies every pending migration.
@@ -99,11 +100,6 @@ impl Db {
         Migrator::up(&self.writer, None)
             .await
             .map_err(DbError::Migrate)
-    }
-
-    /// Cheap liveness check for `/health`.
-    pub async fn ping(&self) -> Result<()> {
-        self.reader.ping().await.map_err(DbError::Query)
     }
 
     pub fn backend(&self) -> DbBackend {
@@ -119,5 +115,12 @@ impl Db {
         // On PostgreSQL both are the same pool; closing a closed pool is a no-op.
         self.reader.close().await.map_err(DbError::Query)?;
         self.writer.close().await.map_err(DbError::Query)
+    }
+}
+
+#[async_trait::async_trait]
+impl domain::health::StoreHealth for Db {
+    async fn ping(&self) -> domain::Result<()> {
+        Ok(self.reader.ping().await.map_err(DbError::Query)?)
     }
 }

@@ -61,6 +61,7 @@ async fn listen(pool: sea_orm::sqlx::PgPool, notify: Arc<Notify>) {
         let listener = async {
             let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(&pool).await?;
             listener.listen(WORK_CHANNEL).await?;
+            tracing::info!(channel = WORK_CHANNEL, "listening for queued work");
             loop {
                 listener.recv().await?;
                 notify.notify_waiters();

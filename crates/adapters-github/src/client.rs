@@ -89,9 +89,9 @@ fn build(base: &str, timeout: std::time::Duration) -> CodeHostResult<Octocrab> {
 }
 
 impl GitHub {
-    /// Builds the client. Fails only on malformed base URLs.
+    /// Builds the client. Fails only on malformed base URLs. Needs a process-wide rustls
+    /// `CryptoProvider` (the app installs ring's at start-up).
     pub fn new(config: GitHubConfig) -> CodeHostResult<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(Self {
             api: build(&config.api_url, config.timeout)?,
             oauth: build(&config.oauth_url, config.timeout)?,

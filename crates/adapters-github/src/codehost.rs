@@ -9,23 +9,30 @@ use domain::review::codehost::{
 };
 use domain::webhook::values::RepoFullName;
 use http::Method;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::json;
 
 use crate::client::{GitHub, JSON};
 use crate::wire;
 
+/// RFC 3986's unreserved characters stay as they are; everything else is percent-encoded.
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// The same, keeping `/` between a path's segments.
+const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
+
 /// Percent-encodes a path for a URL, keeping `/` between segments.
 pub(crate) fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for byte in path.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
-            other => out.push_str(&format!("%{other:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(path, PATH).to_string()
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn encode_value(value: &str) -> String {
+    utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
 fn repo_path(repo: &RepoFullName) -> String {
@@ -242,10 +249,7 @@ impl CodeHost for GitHub {
             return Ok(None);
         };
         // Keyed by the token's hash: the token itself is not kept here.
-        let key = hex::encode(ring::digest::digest(
-            &ring::digest::SHA256,
-            effective.expose().as_bytes(),
-        ));
+        let key = domain::digest::sha256_hex(effective.expose());
         if let Some(owner) = self.owners.lock().ok().and_then(|o| o.get(&key).cloned()) {
             return Ok(owner);
         }

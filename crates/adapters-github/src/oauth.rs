@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::client::{GitHub, JSON};
+use crate::codehost::encode_value;
 use crate::wire;
 
 /// GitHub answers 200 with either a token or an `error`.
@@ -22,6 +23,26 @@ struct TokenAnswer {
 
 #[async_trait]
 impl OAuthClient for GitHub {
+    fn authorize_url(
+        &self,
+        state: &str,
+        scopes: &str,
+        redirect_uri: Option<String>,
+    ) -> Option<String> {
+        let client_id = self.config.client_id.as_deref()?;
+        let mut url = format!(
+            "{}/login/oauth/authorize?client_id={}&scope={}&state={}",
+            self.config.oauth_url.trim_end_matches('/'),
+            encode_value(client_id),
+            encode_value(scopes),
+            encode_value(state)
+        );
+        if let Some(redirect_uri) = redirect_uri {
+            url.push_str(&format!("&redirect_uri={}", encode_value(&redirect_uri)));
+        }
+        Some(url)
+    }
+
     async fn exchange_code(
         &self,
         code: &str,

@@ -114,7 +114,6 @@ pub async fn send(
     let body = read_payload(file)?;
     let signature = signature::sign(&parse_secret(secret)?, &body);
     let delivery_id = delivery.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    crate::install_crypto_provider();
     let client = reqwest::Client::builder()
         .user_agent(concat!("nectr-send/", env!("CARGO_PKG_VERSION")))
         .timeout(std::time::Duration::from_secs(30))

@@ -1,6 +1,7 @@
 //! nectr's server: settings, wiring, HTTP routes and the command line. `main.rs` is a thin shell over this
 //! library so tests build the real `Application`.
 
+pub mod api;
 pub mod cli;
 pub mod error;
 pub mod keys;

@@ -10,6 +10,8 @@ use secrecy::ExposeSecret;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Once, before any client is built: every TLS connection uses ring.
+    app_server::install_crypto_provider();
     let cli = Cli::parse();
     match run(cli.command.unwrap_or(Command::Serve { no_workers: false })).await {
         Ok(code) => code,
@@ -34,7 +36,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let settings = load_settings()?;
-            let db = Db::connect(settings.database_url.expose_secret()).await?;
+            let db = Db::connect(settings.database_url.expose_secret(), None).await?;
             db.migrate().await?;
             tracing::info!("migrations applied");
         }

@@ -5,7 +5,6 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{HttpMessage, HttpRequest};
 use tracing::Instrument;
 
 pub const HEADER: &str = "x-request-id";
@@ -25,10 +24,11 @@ pub async fn middleware(
         })
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let mut res = CURRENT
+        .scope(id.clone(), next.call(req).instrument(span.clone()))
+        .await?;
     span.in_scope(|| {
         tracing::info!(
             status = res.status().as_u16(),
@@ -43,14 +43,14 @@ pub async fn middleware(
     Ok(res)
 }
 
-/// The id of the request being handled, as stored by [`middleware`].
-#[derive(Debug, Clone)]
-struct RequestId(String);
+tokio::task_local! {
+    /// The id of the request being handled, set by [`middleware`] around the handler.
+    static CURRENT: String;
+}
 
-/// The current request's id ("unknown" outside the middleware).
-pub fn of(request: &HttpRequest) -> String {
-    request
-        .extensions()
-        .get::<RequestId>()
-        .map_or_else(|| "unknown".to_owned(), |r| r.0.clone())
+/// The id of the request being handled ("unknown" outside the middleware).
+pub fn current() -> String {
+    CURRENT
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "unknown".to_owned())
 }

@@ -1,35 +1,21 @@
-//! Sign-in sessions. The cookie holds a random token and its HMAC under `SESSION_KEY`; the database
-//! holds only the token's SHA-256, so neither a leaked cookie signature key nor a leaked table alone
-//! gives a session. `CurrentUser` is the extractor every scoped route takes: no session, 401.
+//! Sign-in sessions over HTTP. The cookie holds a random token and its HMAC under `SESSION_KEY`; the
+//! database holds only the token's SHA-256, so neither a leaked cookie signature key nor a leaked table
+//! alone gives a session. [`CurrentUser`] is the extractor every signed-in route takes (no session:
+//! 401), and [`CallerScope`] the repositories a management route is limited to.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::cookie::{Cookie, SameSite, time};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
-use adapters_db::entities::users;
+use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ring::rand::{SecureRandom, SystemRandom};
+use domain::accounts::{Scope, User};
 
+use crate::error::ApiError;
 use crate::startup::AppState;
 
 pub const COOKIE: &str = "nectr_session";
-
-/// 32 random bytes, URL-safe.
-pub fn random_token() -> Option<String> {
-    let mut bytes = [0u8; 32];
-    SystemRandom::new().fill(&mut bytes).ok()?;
-    Some(URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// What the database stores for a token.
-pub fn hash(token: &str) -> String {
-    hex::encode(ring::digest::digest(
-        &ring::digest::SHA256,
-        token.as_bytes(),
-    ))
-}
 
 fn sign(key: &ring::hmac::Key, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(ring::hmac::sign(key, token.as_bytes()))
@@ -68,64 +54,73 @@ pub fn removal(secure: bool) -> Cookie<'static> {
     cookie
 }
 
-/// Why a request has no user.
-#[derive(Debug, thiserror::Error)]
-pub enum AuthError {
-    #[error("not signed in")]
-    Missing,
-    #[error("the session store failed: {0}")]
-    Store(String),
+/// The session token of a request's cookie, when its signature checks out.
+pub fn session_token(state: &AppState, req: &HttpRequest) -> Option<String> {
+    let value = req.cookie(COOKIE)?;
+    verified_token(&state.session_key, value.value()).map(str::to_owned)
 }
 
-impl ResponseError for AuthError {
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            Self::Missing => HttpResponse::Unauthorized().json(serde_json::json!({
-                "detail": "Sign in first: GET /auth/github"
-            })),
-            Self::Store(cause) => {
-                tracing::error!(error = %cause, "session lookup failed");
-                HttpResponse::ServiceUnavailable()
-                    .json(serde_json::json!({ "detail": "Service temporarily unavailable" }))
-            }
-        }
-    }
+fn signed_out() -> ApiError {
+    ApiError::Unauthorized("Sign in first: GET /auth/github".into())
 }
 
 /// The signed-in user of a request.
 #[derive(Debug, Clone)]
-pub struct CurrentUser {
-    pub user: users::Model,
-    /// The SHA-256 of the session token (for signing out).
-    pub session_hash: String,
+pub struct CurrentUser(pub User);
+
+async fn current_user(
+    state: Option<web::Data<AppState>>,
+    token: Option<String>,
+) -> Result<User, ApiError> {
+    let (Some(state), Some(token)) = (state, token) else {
+        return Err(signed_out());
+    };
+    state
+        .accounts
+        .session_user(&token, chrono::Utc::now())
+        .await?
+        .ok_or_else(signed_out)
+}
+
+fn request_parts(req: &HttpRequest) -> (Option<web::Data<AppState>>, Option<String>) {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = state.as_ref().and_then(|s| session_token(s, req));
+    (state, token)
 }
 
 impl FromRequest for CurrentUser {
-    type Error = AuthError;
+    type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let value = req.cookie(COOKIE).map(|c| c.value().to_owned());
+        let (state, token) = request_parts(req);
+        Box::pin(async move { current_user(state, token).await.map(Self) })
+    }
+}
+
+/// The caller's connected repositories: what every management route is scoped to. Without a session,
+/// 401.
+#[derive(Debug, Clone)]
+pub struct CallerScope(pub Scope);
+
+impl FromRequest for CallerScope {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let (state, token) = request_parts(req);
         Box::pin(async move {
-            let (Some(state), Some(value)) = (state, value) else {
-                return Err(AuthError::Missing);
-            };
-            let token = verified_token(&state.keys.session, &value).ok_or(AuthError::Missing)?;
-            let session_hash = hash(token);
-            let user = state
-                .db
-                .session_user(&session_hash, chrono::Utc::now())
-                .await
-                .map_err(|e| AuthError::Store(e.to_string()))?
-                .ok_or(AuthError::Missing)?;
-            Ok(Self { user, session_hash })
+            let user = current_user(state.clone(), token).await?;
+            let state = state.ok_or_else(signed_out)?;
+            Ok(Self(state.accounts.scope(&user).await?))
         })
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use domain::accounts::tokens::{hash, new_token};
+
     use super::*;
 
     #[test]
@@ -134,7 +129,7 @@ mod tests {
             ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"0123456789abcdef0123456789abcdef");
         let other =
             ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"another key of 32 characters....");
-        let token = random_token().unwrap();
+        let token = new_token().unwrap();
         let value = cookie_value(&key, &token);
         assert_eq!(verified_token(&key, &value), Some(token.as_str()));
         assert_eq!(verified_token(&other, &value), None);

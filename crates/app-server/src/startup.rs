@@ -9,10 +9,10 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_db::Db;
 use adapters_github::GitHub;
-use domain::accounts::{OAuthClient, WebhookManager};
+use domain::accounts::{AccountPolicy, AccountPorts, AccountService, ManagementStore};
 use domain::clock::SystemClock;
+use domain::health::StoreHealth;
 use domain::queue::WorkSignal;
-use domain::review::CodeHost;
 use domain::review::service::ReviewPullRequest;
 use domain::webhook::ingest::IngestService;
 use secrecy::ExposeSecret;
@@ -22,48 +22,31 @@ use crate::routes;
 use crate::settings::{AppEnv, Settings};
 use crate::workers::WorkerPool;
 
-/// What handlers share: ports behind `Arc`s, no generics.
+/// What handlers share: services and ports behind `Arc`s, no adapter type and no generics.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Db,
     pub ingest: IngestService,
+    pub accounts: AccountService,
+    pub management: Arc<dyn ManagementStore>,
+    pub store_health: Arc<dyn StoreHealth>,
+    /// The webhook endpoint's body limit.
     pub max_body_bytes: usize,
-    /// Wakes an idle worker of this process when work is queued.
-    pub work: Arc<dyn WorkSignal>,
-    pub keys: Keys,
-    pub code_host: Arc<dyn CodeHost>,
-    pub hooks: Arc<dyn WebhookManager>,
-    pub oauth_client: Arc<dyn OAuthClient>,
-    pub oauth: OAuthSettings,
-    /// Where GitHub delivers webhooks (`BACKEND_URL` + the webhook path).
-    pub webhook_url: Option<String>,
-    /// How long a rotated-out webhook secret is still accepted.
-    pub secret_grace: std::time::Duration,
+    /// Signs session cookies (`SESSION_KEY`).
+    pub session_key: Arc<ring::hmac::Key>,
+    /// Session cookies are `Secure` in production.
+    pub secure_cookies: bool,
+    /// Where the browser goes after signing in (`FRONTEND_URL`, else `/auth/me`).
+    pub after_sign_in: String,
 }
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
+            .field("accounts", &self.accounts)
             .field("max_body_bytes", &self.max_body_bytes)
-            .field("oauth", &self.oauth)
-            .field("webhook_url", &self.webhook_url)
+            .field("after_sign_in", &self.after_sign_in)
             .finish_non_exhaustive()
     }
-}
-
-/// The sign-in flow's settings.
-#[derive(Debug, Clone)]
-pub struct OAuthSettings {
-    pub client_id: Option<String>,
-    /// `GITHUB_OAUTH_URL`.
-    pub oauth_url: String,
-    /// `BACKEND_URL/auth/github/callback`, when `BACKEND_URL` is set.
-    pub callback_url: Option<String>,
-    pub session_ttl: std::time::Duration,
-    /// Session cookies are `Secure` in production.
-    pub secure_cookies: bool,
-    /// Where the browser goes after signing in (`FRONTEND_URL`, else `/auth/me`).
-    pub after_sign_in: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,9 +83,13 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// Connects to and migrates the database.
-async fn database(settings: &Settings) -> Result<Db, StartupError> {
-    let db = Db::connect(settings.database_url.expose_secret()).await?;
+/// Connects to and migrates the database, with the keys tokens and secrets are sealed with.
+async fn database(settings: &Settings, keys: &Keys) -> Result<Db, StartupError> {
+    let db = Db::connect(
+        settings.database_url.expose_secret(),
+        Some(keys.keyring.clone()),
+    )
+    .await?;
     db.migrate().await?;
     Ok(db)
 }
@@ -134,6 +121,61 @@ pub fn start_workers(
     ))
 }
 
+/// The services handlers share, wired from the settings.
+fn app_state(
+    settings: &Settings,
+    db: &Db,
+    keys: &Keys,
+    work: Arc<dyn WorkSignal>,
+) -> Result<AppState, StartupError> {
+    let policy = settings.ingest_policy();
+    let max_body_bytes = policy.max_body_bytes;
+    let store = Arc::new(db.clone());
+    let ingest = IngestService::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        Arc::new(SystemClock),
+        work.clone(),
+        policy,
+    );
+    let github = Arc::new(GitHub::new(settings.github_config())?);
+    let accounts = AccountService::new(
+        AccountPorts {
+            users: store.clone(),
+            sessions: store.clone(),
+            installations: store.clone(),
+            management: store.clone(),
+            hooks: github.clone(),
+            oauth: github,
+            signal: work,
+        },
+        AccountPolicy {
+            webhook_url: settings.webhook_url(),
+            callback_url: settings
+                .backend_url
+                .as_ref()
+                .map(|b| format!("{b}/auth/github/callback")),
+            secret_grace: settings.secret_grace,
+            session_ttl: settings.session_ttl,
+            state_ttl: std::time::Duration::from_secs(600),
+        },
+    );
+    Ok(AppState {
+        ingest,
+        accounts,
+        management: store.clone(),
+        store_health: store,
+        max_body_bytes,
+        session_key: keys.session.clone(),
+        secure_cookies: settings.env == AppEnv::Production,
+        after_sign_in: settings
+            .frontend_url
+            .clone()
+            .unwrap_or_else(|| "/auth/me".to_owned()),
+    })
+}
+
 fn hostname() -> String {
     std::fs::read_to_string("/etc/hostname")
         .ok()
@@ -146,11 +188,10 @@ impl Application {
     /// Connects to and migrates the database, wires the ports, starts the workers (unless
     /// `run_workers` is off) and binds `HOST:PORT` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        crate::install_crypto_provider();
         let signal = ShutdownSignal::listen();
         let keys = crate::keys::load(&settings)?;
-        let db = database(&settings)
-            .await?
-            .with_keyring(keys.keyring.clone());
+        let db = database(&settings, &keys).await?;
         // Values stored before encryption, or under a key since rotated out, are sealed anew.
         let sealed = db.seal_stored_secrets().await?;
         if sealed > 0 {
@@ -170,47 +211,9 @@ impl Application {
                 "ALLOW_UNSIGNED_WEBHOOKS is on: unsigned deliveries are accepted when no secret applies (development only)"
             );
         }
-        let policy = settings.ingest_policy();
-        let max_body_bytes = policy.max_body_bytes;
-        let store = Arc::new(db.clone());
         // On PostgreSQL this process listens for work any process queues.
         let work: Arc<dyn WorkSignal> = db.work_signal();
-        let ingest = IngestService::new(
-            store.clone(),
-            store.clone(),
-            store,
-            Arc::new(SystemClock),
-            work.clone(),
-            policy,
-        );
-        let github = Arc::new(GitHub::new(settings.github_config())?);
-        let state = AppState {
-            db: db.clone(),
-            ingest,
-            max_body_bytes,
-            work: work.clone(),
-            keys,
-            code_host: github.clone(),
-            hooks: github.clone(),
-            oauth_client: github,
-            oauth: OAuthSettings {
-                client_id: settings.github_client_id.clone(),
-                oauth_url: settings.github_oauth_url.clone(),
-                callback_url: settings
-                    .backend_url
-                    .as_ref()
-                    .map(|b| format!("{b}/auth/github/callback")),
-                session_ttl: settings.session_ttl,
-                secure_cookies: settings.env == AppEnv::Production,
-                after_sign_in: settings
-                    .frontend_url
-                    .clone()
-                    .unwrap_or_else(|| "/auth/me".to_owned()),
-            },
-            webhook_url: settings.webhook_url(),
-            secret_grace: settings.secret_grace,
-        };
-
+        let state = app_state(&settings, &db, &keys, work.clone())?;
         let address = format!("{}:{}", settings.host, settings.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -276,8 +279,9 @@ impl Application {
 pub async fn run_workers_only(settings: Settings) -> Result<(), StartupError> {
     let mut signal = ShutdownSignal::listen();
     // Workers open the connecting users' tokens, so they need the same keys as the server.
+    crate::install_crypto_provider();
     let keys = crate::keys::load(&settings)?;
-    let db = database(&settings).await?.with_keyring(keys.keyring);
+    let db = database(&settings, &keys).await?;
     let workers = start_workers(&settings, &db, db.work_signal())?;
     signal.recv().await;
     tracing::info!("shutting down");
@@ -336,44 +340,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
         App::new()
             .wrap(from_fn(crate::request_id::middleware))
             .app_data(state.clone())
-            .route("/health", web::get().to(routes::health::health))
-            .route("/livez", web::route().to(routes::health::live))
-            .service(
-                web::resource("/api/v1/webhooks/github")
-                    .route(web::post().to(routes::webhooks::github)),
-            )
-            .route("/auth/github", web::get().to(routes::auth::start))
-            .route(
-                "/auth/github/callback",
-                web::get().to(routes::auth::callback),
-            )
-            .route("/auth/me", web::get().to(routes::auth::me))
-            .route("/auth/logout", web::post().to(routes::auth::logout))
-            .route("/api/v1/repos", web::get().to(routes::repos::list))
-            .service(
-                web::resource("/api/v1/repos/{owner}/{repo}/install")
-                    .route(web::post().to(routes::repos::install))
-                    .route(web::delete().to(routes::repos::uninstall)),
-            )
-            .route(
-                "/api/v1/repos/{owner}/{repo}/rotate-secret",
-                web::post().to(routes::repos::rotate_secret),
-            )
-            .route("/api/v1/events", web::get().to(routes::manage::events))
-            .route("/api/v1/events/{id}", web::get().to(routes::manage::event))
-            .route(
-                "/api/v1/events/{id}/retry",
-                web::post().to(routes::manage::retry),
-            )
-            .route("/api/v1/reviews", web::get().to(routes::manage::reviews))
-            .route(
-                "/api/v1/deliveries",
-                web::get().to(routes::manage::deliveries),
-            )
-            .route(
-                "/api/v1/deliveries/{id}",
-                web::get().to(routes::manage::delivery),
-            )
+            .configure(routes::configure)
             .default_service(web::to(routes::not_found))
     })
     .listen(listener)

@@ -176,10 +176,10 @@ async fn every_received_delivery_is_completed_exactly_once_across_a_kill_9() {
         "every delivery was received or unanswered"
     );
 
-    let db = Db::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("crash.db").display()
-    ))
+    let db = Db::connect(
+        &format!("sqlite://{}", dir.path().join("crash.db").display()),
+        None,
+    )
     .await
     .unwrap();
     let deadline = Instant::now() + Duration::from_secs(90);

@@ -11,12 +11,14 @@
 //!   reads, and the keyring secrets are sealed with.
 //!
 //! Shared by all of them: [`error`] (outcomes, not driver details), [`codehost`] (the token and the
-//! failures of a code-host call) and [`clock`].
+//! failures of a code-host call), [`clock`], [`digest`] and [`health`].
 
 pub mod accounts;
 pub mod clock;
 pub mod codehost;
+pub mod digest;
 pub mod error;
+pub mod health;
 pub mod queue;
 pub mod review;
 pub mod webhook;

@@ -3,26 +3,33 @@
 
 use actix_web::{HttpResponse, web};
 
+use crate::api::HealthBody;
 use crate::startup::AppState;
 
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
-    match state.db.ping().await {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({
-            "status": "ok",
-            "database": "ok",
-            "version": env!("CARGO_PKG_VERSION"),
-        })),
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/livez", web::route().to(live));
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let version = env!("CARGO_PKG_VERSION");
+    match state.store_health.ping().await {
+        Ok(()) => HttpResponse::Ok().json(HealthBody {
+            status: "ok",
+            database: "ok",
+            version,
+        }),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({
-                "status": "unavailable",
-                "database": "unreachable",
-                "version": env!("CARGO_PKG_VERSION"),
-            }))
+            HttpResponse::ServiceUnavailable().json(HealthBody {
+                status: "unavailable",
+                database: "unreachable",
+                version,
+            })
         }
     }
 }
 
-pub async fn live() -> HttpResponse {
+async fn live() -> HttpResponse {
     HttpResponse::Ok().finish()
 }

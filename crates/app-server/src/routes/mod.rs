@@ -1,4 +1,4 @@
-//! HTTP routes, one file per resource.
+//! HTTP routes, one file per resource, each registering its own routes next to its handlers.
 
 pub mod auth;
 pub mod health;
@@ -6,25 +6,23 @@ pub mod manage;
 pub mod repos;
 pub mod webhooks;
 
-use actix_web::HttpResponse;
-use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+
+use crate::api::ErrorBody;
+
+/// Every route nectr serves.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    health::routes(cfg);
+    webhooks::routes(cfg);
+    auth::routes(cfg);
+    repos::routes(cfg);
+    manage::routes(cfg);
+}
 
 /// JSON 404 for every path nectr does not serve.
 pub async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(serde_json::json!({ "detail": "Not Found" }))
-}
-
-/// `{"detail": text}` with `status`: how every route explains a refusal.
-pub(crate) fn detail(status: StatusCode, text: impl Into<String>) -> HttpResponse {
-    HttpResponse::build(status).json(serde_json::json!({ "detail": text.into() }))
-}
-
-/// 503 for a failure on nectr's side (the store, the random number generator); the cause is logged,
-/// not shown.
-pub(crate) fn unavailable(cause: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %cause, "request failed");
-    detail(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "Service temporarily unavailable",
-    )
+    HttpResponse::NotFound().json(ErrorBody {
+        detail: "Not Found".into(),
+        request_id: None,
+    })
 }

@@ -1,16 +1,23 @@
-//! `POST /api/v1/webhooks/github`: reads the body (25 MiB at most), hands the request to the ingest use case
-//! and maps its outcome to GitHub's expected answers.
+//! `POST /api/v1/webhooks/github`: reads the body (25 MiB at most), hands the request to the ingest use
+//! case and maps its outcome to GitHub's expected answers.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::webhook::ingest::{DeliveryRequest, IngestOutcome, RequestBody};
+use domain::webhook::ingest::{DeliveryRequest, RequestBody};
 use futures_util::StreamExt;
-use serde_json::json;
 
+use crate::api::webhooks::WebhookAnswer;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
-pub async fn github(
+/// Where GitHub delivers: the one path nectr's webhooks point at.
+pub const WEBHOOK_PATH: &str = "/api/v1/webhooks/github";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource(WEBHOOK_PATH).route(web::post().to(github)));
+}
+
+async fn github(
     request: HttpRequest,
     mut payload: web::Payload,
     state: web::Data<AppState>,
@@ -50,32 +57,7 @@ pub async fn github(
         .ingest
         .ingest(DeliveryRequest { headers, body })
         .await
-        .map_err(|e| ApiError::unavailable(e, &request))?;
-    Ok(respond(&outcome))
-}
-
-fn respond(outcome: &IngestOutcome) -> HttpResponse {
+        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
     let status = StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let body = match outcome {
-        IngestOutcome::Received {
-            event_id,
-            event_type,
-        } => {
-            json!({ "status": "received", "event_id": event_id, "event_type": event_type })
-        }
-        IngestOutcome::DuplicateSkipped { detail } => {
-            json!({ "status": "duplicate_skipped", "detail": detail })
-        }
-        IngestOutcome::Ignored { reason, event_type } => {
-            json!({ "status": "ignored", "reason": reason, "event_type": event_type })
-        }
-        IngestOutcome::Pong { hook_id, zen } => json!({
-            "status": "pong",
-            "message": "Pong! Webhook configured successfully",
-            "hook_id": hook_id,
-            "zen": zen,
-        }),
-        IngestOutcome::Rejected(cause) => json!({ "detail": cause.detail() }),
-    };
-    HttpResponse::build(status).json(body)
+    Ok(HttpResponse::build(status).json(WebhookAnswer::from(&outcome)))
 }

@@ -84,6 +84,15 @@ pub trait WebhookManager: Send + Sync {
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait OAuthClient: Send + Sync {
+    /// Where to send a browser to sign in: GitHub's authorize page for nectr's OAuth app, asking for
+    /// `scopes` and coming back with `state` (to `redirect_uri` when given). `None` when no OAuth app
+    /// is configured.
+    fn authorize_url(
+        &self,
+        state: &str,
+        scopes: &str,
+        redirect_uri: Option<String>,
+    ) -> Option<String>;
     /// Exchanges the code GitHub redirected back with for an access token.
     async fn exchange_code(
         &self,

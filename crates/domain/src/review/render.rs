@@ -69,8 +69,9 @@ pub fn fingerprint(finding: &Finding) -> String {
         finding.category.as_str(),
         finding.title
     );
-    let digest = ring::digest::digest(&ring::digest::SHA256, key.as_bytes());
-    hex::encode(&digest.as_ref()[..6])
+    let mut digest = crate::digest::sha256_hex(key);
+    digest.truncate(12);
+    digest
 }
 
 /// A review ready to post.

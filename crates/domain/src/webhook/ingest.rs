@@ -169,7 +169,7 @@ impl IngestService {
             event_id: None,
             headers: redact_headers(request.headers.iter().copied()),
             body_size,
-            body_sha256: body.map(|b| hex::encode(ring::digest::digest(&ring::digest::SHA256, b))),
+            body_sha256: body.map(crate::digest::sha256_hex),
             received_at,
         };
 
