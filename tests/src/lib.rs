@@ -208,7 +208,7 @@ impl TestApp {
             Settings::from_vars(|k| env.get(k).cloned()).expect("valid test settings");
         // Workers run only where a test asks for them (`NECTR_TEST_WORKERS=1` among `vars`), so the
         // webhook tests see events exactly as the endpoint left them.
-        settings.run_workers = env.get("NECTR_TEST_WORKERS").is_some_and(|v| v == "1");
+        settings.server.run_workers = env.get("NECTR_TEST_WORKERS").is_some_and(|v| v == "1");
         let app = Application::build(settings)
             .await
             .expect("application starts");

@@ -598,7 +598,7 @@ async fn build(database_url: &str, github: &FakeGitHub, keys: &str) -> Result<Ap
             .map(|(_, v)| (*v).to_owned())
     })
     .unwrap();
-    settings.run_workers = false;
+    settings.server.run_workers = false;
     Application::build(settings)
         .await
         .map_err(|e| e.to_string())

@@ -114,10 +114,12 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 pub fn load(settings: &Settings) -> Result<Keys, StartupError> {
     let configured = (
         settings
+            .accounts
             .encryption_keys
             .as_ref()
             .map(|k| k.expose_secret().to_owned()),
         settings
+            .accounts
             .session_key
             .as_ref()
             .map(|k| k.expose_secret().to_owned()),
@@ -126,7 +128,7 @@ pub fn load(settings: &Settings) -> Result<Keys, StartupError> {
         (Some(e), Some(s)) => (e, s),
         (e, s) => {
             let (dev_e, dev_s) =
-                dev_keys(dev_key_file(settings.database_url.expose_secret()).as_deref())?;
+                dev_keys(dev_key_file(settings.database.url.expose_secret()).as_deref())?;
             (e.unwrap_or(dev_e), s.unwrap_or(dev_s))
         }
     };

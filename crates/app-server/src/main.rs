@@ -26,7 +26,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { no_workers } => {
             let mut settings = load_settings()?;
-            settings.run_workers = !no_workers;
+            settings.server.run_workers = !no_workers;
             let app = Application::build(settings).await?;
             app.run_until_stopped().await?;
         }
@@ -36,7 +36,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Migrate => {
             let settings = load_settings()?;
-            let db = Db::connect(settings.database_url.expose_secret(), None).await?;
+            let db = Db::connect(settings.database.url.expose_secret(), None).await?;
             db.migrate().await?;
             tracing::info!("migrations applied");
         }
@@ -45,7 +45,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let reviewer = settings.build_reviewer()?;
             print!(
                 "{}",
-                app_server::cli::review(&diff, reviewer, settings.review_budget).await?
+                app_server::cli::review(&diff, reviewer, settings.review.budget).await?
             );
         }
         Command::Keygen { id } => print!("{}", app_server::cli::keygen(&id)?),
@@ -77,6 +77,6 @@ fn load_settings() -> anyhow::Result<Settings> {
         let _ = dotenvy::dotenv();
     }
     let settings = Settings::from_env()?;
-    telemetry::init(settings.log_json);
+    telemetry::init(settings.server.log_json);
     Ok(settings)
 }

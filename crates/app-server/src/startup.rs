@@ -86,7 +86,7 @@ impl std::fmt::Debug for Application {
 /// Connects to and migrates the database, with the keys tokens and secrets are sealed with.
 async fn database(settings: &Settings, keys: &Keys) -> Result<Db, StartupError> {
     let db = Db::connect(
-        settings.database_url.expose_secret(),
+        settings.database.url.expose_secret(),
         Some(keys.keyring.clone()),
     )
     .await?;
@@ -109,14 +109,14 @@ pub fn start_workers(
         Arc::new(github),
         reviewer,
         Arc::new(db.clone()),
-        settings.review_budget,
+        settings.review.budget,
     ));
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
         &prefix,
         Arc::new(db.clone()),
         handler,
-        settings.workers.clone(),
+        settings.queue.clone(),
         signal,
     ))
 }
@@ -152,12 +152,9 @@ fn app_state(
         },
         AccountPolicy {
             webhook_url: settings.webhook_url(),
-            callback_url: settings
-                .backend_url
-                .as_ref()
-                .map(|b| format!("{b}/auth/github/callback")),
-            secret_grace: settings.secret_grace,
-            session_ttl: settings.session_ttl,
+            callback_url: settings.callback_url(),
+            secret_grace: settings.accounts.secret_grace,
+            session_ttl: settings.accounts.session_ttl,
             state_ttl: std::time::Duration::from_secs(600),
         },
     );
@@ -170,6 +167,7 @@ fn app_state(
         session_key: keys.session.clone(),
         secure_cookies: settings.env == AppEnv::Production,
         after_sign_in: settings
+            .server
             .frontend_url
             .clone()
             .unwrap_or_else(|| "/auth/me".to_owned()),
@@ -201,12 +199,12 @@ impl Application {
                 "secrets sealed with the current key"
             );
         }
-        if settings.env == AppEnv::Production && settings.github_webhook_secret.is_none() {
+        if settings.env == AppEnv::Production && settings.github.webhook_secret.is_none() {
             tracing::warn!(
                 "GITHUB_WEBHOOK_SECRET is not set: deliveries for repositories without an installation will be refused"
             );
         }
-        if settings.allow_unsigned_webhooks {
+        if settings.github.allow_unsigned_webhooks {
             tracing::warn!(
                 "ALLOW_UNSIGNED_WEBHOOKS is on: unsigned deliveries are accepted when no secret applies (development only)"
             );
@@ -214,7 +212,7 @@ impl Application {
         // On PostgreSQL this process listens for work any process queues.
         let work: Arc<dyn WorkSignal> = db.work_signal();
         let state = app_state(&settings, &db, &keys, work.clone())?;
-        let address = format!("{}:{}", settings.host, settings.port);
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
             source,
@@ -223,7 +221,7 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
-        let workers = if settings.run_workers {
+        let workers = if settings.server.run_workers {
             Some(start_workers(&settings, &db, work)?)
         } else {
             None

@@ -1,0 +1,223 @@
+//! Settings: defaults, production rules, malformed values, and that secrets never show.
+
+use std::collections::HashMap;
+
+use super::*;
+
+fn settings(vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_vars(|k| map.get(k).cloned())
+}
+
+#[test]
+fn nothing_set_gives_a_development_server_on_sqlite() {
+    let s = settings(&[]).unwrap();
+    assert_eq!(s.env, AppEnv::Development);
+    assert_eq!((s.server.host.as_str(), s.server.port), ("127.0.0.1", 8000));
+    assert_eq!(s.database.url.expose_secret(), DEFAULT_DATABASE_URL);
+    assert!(!s.github.allow_unsigned_webhooks && !s.server.log_json);
+    assert!(s.ingest_policy().global_secret.is_none());
+}
+
+#[test]
+fn production_refuses_unsigned_webhooks_and_weak_secrets() {
+    let err = settings(&[
+        ("APP_ENV", "production"),
+        ("ALLOW_UNSIGNED_WEBHOOKS", "true"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "ALLOW_UNSIGNED_WEBHOOKS");
+    let err = settings(&[
+        ("APP_ENV", "production"),
+        ("GITHUB_WEBHOOK_SECRET", "short"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "GITHUB_WEBHOOK_SECRET");
+    assert!(
+        settings(&[("ALLOW_UNSIGNED_WEBHOOKS", "true")])
+            .unwrap()
+            .github
+            .allow_unsigned_webhooks
+    );
+    assert!(
+        settings(&[("APP_ENV", "production"), SESSION, KEYS])
+            .unwrap()
+            .server
+            .log_json
+    );
+}
+
+const SESSION: (&str, &str) = ("SESSION_KEY", "0123456789abcdef0123456789abcdef");
+const KEYS: (&str, &str) = (
+    "ENCRYPTION_KEYS",
+    "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+);
+
+#[test]
+fn production_refuses_to_start_without_strong_session_and_encryption_keys() {
+    let prod = ("APP_ENV", "production");
+    assert_eq!(settings(&[prod, KEYS]).unwrap_err().name, "SESSION_KEY");
+    assert_eq!(
+        settings(&[prod, SESSION]).unwrap_err().name,
+        "ENCRYPTION_KEYS"
+    );
+    assert_eq!(
+        settings(&[prod, KEYS, ("SESSION_KEY", "short")])
+            .unwrap_err()
+            .name,
+        "SESSION_KEY"
+    );
+    assert_eq!(
+        settings(&[prod, SESSION, ("ENCRYPTION_KEYS", "k1:c2hvcnQ=")])
+            .unwrap_err()
+            .name,
+        "ENCRYPTION_KEYS",
+        "a 5-byte key"
+    );
+    let s = settings(&[prod, SESSION, KEYS]).unwrap();
+    let shown = format!("{s:?}");
+    assert!(!shown.contains("0123456789abcdef") && !shown.contains("AAECAwQF"));
+    assert!(
+        settings(&[]).unwrap().accounts.session_key.is_none(),
+        "development generates its own"
+    );
+}
+
+#[test]
+fn malformed_values_are_named() {
+    for (name, value) in [
+        ("PORT", "eighty"),
+        ("APP_ENV", "staging"),
+        ("DATABASE_URL", "mysql://x"),
+        ("REVIEW_ON_REOPENED", "maybe"),
+        ("WORKERS", "0"),
+        ("MAX_ATTEMPTS", "many"),
+        ("LEASE_SECONDS", "1"),
+    ] {
+        assert_eq!(settings(&[(name, value)]).unwrap_err().name, name);
+    }
+}
+
+#[test]
+fn github_urls_default_to_github_com_and_may_point_elsewhere() {
+    let s = settings(&[]).unwrap();
+    assert_eq!(
+        (s.github.api_url.as_str(), s.github.oauth_url.as_str()),
+        ("https://api.github.com", "https://github.com")
+    );
+    assert_eq!(s.webhook_url(), None);
+    let s = settings(&[
+        ("GITHUB_API_URL", "https://ghe.example.com/api/v3/"),
+        ("GITHUB_OAUTH_URL", "https://ghe.example.com"),
+        ("BACKEND_URL", "https://nectr.example.com/"),
+        ("GITHUB_PAT", "ghp_x"),
+    ])
+    .unwrap();
+    let config = s.github_config();
+    assert_eq!(config.api_url, "https://ghe.example.com/api/v3");
+    assert_eq!(config.pat.unwrap().expose(), "ghp_x");
+    assert_eq!(
+        s.webhook_url().as_deref(),
+        Some("https://nectr.example.com/api/v1/webhooks/github")
+    );
+    assert_eq!(
+        settings(&[("GITHUB_API_URL", "api.github.com")])
+            .unwrap_err()
+            .name,
+        "GITHUB_API_URL"
+    );
+}
+
+#[test]
+fn the_reviewer_is_builtin_unless_anthropic_is_configured() {
+    assert!(matches!(
+        settings(&[]).unwrap().ai.reviewer,
+        ReviewerChoice::Builtin
+    ));
+    assert_eq!(
+        settings(&[("AI_PROVIDER", "anthropic")]).unwrap_err().name,
+        "ANTHROPIC_API_KEY"
+    );
+    let s = settings(&[
+        ("AI_PROVIDER", "anthropic"),
+        ("ANTHROPIC_API_KEY", "sk-ant-secret"),
+        ("ANTHROPIC_MODEL", "m"),
+    ])
+    .unwrap();
+    let ReviewerChoice::Anthropic(config) = &s.ai.reviewer else {
+        panic!("anthropic expected")
+    };
+    assert_eq!(
+        (config.model.as_str(), config.base_url.as_str()),
+        ("m", "https://api.anthropic.com")
+    );
+    assert!(!format!("{s:?}").contains("sk-ant-secret"));
+    assert_eq!(
+        settings(&[("AI_PROVIDER", "openai")]).unwrap_err().name,
+        "OPENAI_API_KEY",
+        "OpenAI itself needs a key"
+    );
+    let s = settings(&[
+        ("AI_PROVIDER", "openai"),
+        ("OPENAI_BASE_URL", "http://localhost:11434/v1/"),
+        ("OPENAI_MODEL", "qwen2.5-coder"),
+    ])
+    .unwrap();
+    let ReviewerChoice::OpenAi(config) = &s.ai.reviewer else {
+        panic!("openai expected")
+    };
+    assert_eq!(
+        (config.base_url.as_str(), config.api_key.is_none()),
+        ("http://localhost:11434/v1", true),
+        "a local server needs no key"
+    );
+    assert_eq!(
+        settings(&[("AI_PROVIDER", "gemini")]).unwrap_err().name,
+        "AI_PROVIDER"
+    );
+}
+
+#[test]
+fn parallel_agents_and_the_review_budget_are_settings() {
+    let s = settings(&[]).unwrap();
+    assert!(!s.ai.parallel_agents);
+    assert_eq!(s.review.budget, domain::review::budget::Budget::default());
+    let s = settings(&[
+        ("PARALLEL_REVIEW_AGENTS", "true"),
+        ("REVIEW_CHUNK_TOKENS", "8000"),
+        ("REVIEW_MAX_CHUNKS", "3"),
+    ])
+    .unwrap();
+    assert!(s.ai.parallel_agents);
+    assert_eq!(
+        (s.review.budget.chunk_tokens, s.review.budget.max_chunks),
+        (8000, 3)
+    );
+    assert_eq!(
+        settings(&[("REVIEW_MAX_CHUNKS", "0")]).unwrap_err().name,
+        "REVIEW_MAX_CHUNKS"
+    );
+}
+
+#[test]
+fn debug_output_hides_secrets() {
+    let s = settings(&[
+        ("GITHUB_WEBHOOK_SECRET", "very-secret-value"),
+        ("DATABASE_URL", "postgres://u:pw@h/db"),
+        ("GITHUB_PAT", "ghp_secretpat"),
+        ("GITHUB_CLIENT_SECRET", "oauth-client-secret"),
+    ])
+    .unwrap();
+    let shown = format!("{s:?}");
+    for secret in [
+        "very-secret-value",
+        "pw@",
+        "ghp_secretpat",
+        "oauth-client-secret",
+    ] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+}
