@@ -55,8 +55,8 @@ pub enum Command {
     },
     /// Sign FILE and POST it as GitHub would, with a fresh delivery id; print the answer.
     Send {
-        /// The webhook URL, e.g. http://127.0.0.1:8000/api/v1/webhooks/github.
-        #[arg(long, default_value = "http://127.0.0.1:8000/api/v1/webhooks/github")]
+        /// The webhook URL [default: http://127.0.0.1:8000/api/v1/webhooks/github].
+        #[arg(long, default_value_t = default_send_url())]
         url: String,
         /// The webhook secret (or set GITHUB_WEBHOOK_SECRET).
         #[arg(long, env = "GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
@@ -70,6 +70,11 @@ pub enum Command {
         /// The payload file ("-" reads standard input).
         file: PathBuf,
     },
+}
+
+/// Where `send` posts by default: a local nectr's webhook endpoint.
+fn default_send_url() -> String {
+    format!("http://127.0.0.1:8000{}", crate::routes::webhooks::WEBHOOK_PATH)
 }
 
 fn read_payload(file: &Path) -> anyhow::Result<Vec<u8>> {
