@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use domain::accounts::InstallationRegistry;
 
 use nectr_tests::{
-    Backend, CORPUS_SECRET, StatusCode, TestApp, corpus, corpus_dir, delivery_id,
-    on_both_backends, sign,
+    Backend, CORPUS_SECRET, StatusCode, TestApp, corpus, corpus_dir, delivery_id, on_both_backends,
+    sign,
 };
 use serde_json::{Value, json};
 

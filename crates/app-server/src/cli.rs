@@ -74,7 +74,10 @@ pub enum Command {
 
 /// Where `send` posts by default: a local nectr's webhook endpoint.
 fn default_send_url() -> String {
-    format!("http://127.0.0.1:8000{}", crate::routes::webhooks::WEBHOOK_PATH)
+    format!(
+        "http://127.0.0.1:8000{}",
+        crate::routes::webhooks::WEBHOOK_PATH
+    )
 }
 
 fn read_payload(file: &Path) -> anyhow::Result<Vec<u8>> {

@@ -95,7 +95,7 @@ pub async fn test_database() -> Option<TestDatabase> {
                 "NECTR_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable: {e}"
             );
             eprintln!(
-                "\nNOTICE: PostgreSQL is not reachable: this PostgreSQL test was SKIPPED (it passed without running).\n"
+                "\nNOTICE: PostgreSQL is not reachable: the PostgreSQL tests of this binary were SKIPPED (they passed without running).\n"
             );
             return None;
         }
