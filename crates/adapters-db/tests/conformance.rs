@@ -492,7 +492,7 @@ async fn installations_are_unique_per_repository_and_rotate_with_a_grace_period(
     assert_eq!(db.scope_of(owner).await.unwrap(), scope(&["acme/api"]));
     assert_eq!(
         db.webhook_secrets(&repo("acme/api")).await.unwrap(),
-        [secret.clone()]
+        std::slice::from_ref(&secret)
     );
     assert_eq!(
         db.token_for(&repo("acme/api"))
