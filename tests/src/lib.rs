@@ -138,6 +138,8 @@ pub struct TestApp {
     pub port: u16,
     pub db: Db,
     pub client: reqwest::Client,
+    /// The settings the app runs with: [`TestApp::run_queue`] reviews with the same.
+    pub settings: Settings,
     _guard: DbGuard,
 }
 
@@ -209,7 +211,7 @@ impl TestApp {
         // Workers run only where a test asks for them (`NECTR_TEST_WORKERS=1` among `vars`), so the
         // webhook tests see events exactly as the endpoint left them.
         settings.server.run_workers = env.get("NECTR_TEST_WORKERS").is_some_and(|v| v == "1");
-        let app = Application::build(settings)
+        let app = Application::build(settings.clone())
             .await
             .expect("application starts");
         let port = app.port();
@@ -224,6 +226,7 @@ impl TestApp {
                 app_server::install_crypto_provider();
                 reqwest::Client::new()
             },
+            settings,
             _guard: guard,
         })
     }
@@ -315,25 +318,35 @@ impl TestApp {
         answer.body["event_id"].as_i64().expect("event id")
     }
 
-    /// Waits (up to 60 s) until the event is no longer pending or processing, and returns it.
+    /// Runs every due job to its end, as the app's workers would (same reviewer, same GitHub), until
+    /// none is due; returns how many ran. Tests drive the queue with this instead of waiting for a
+    /// pool.
+    pub async fn run_queue(&self) -> usize {
+        let handler = app_server::startup::review_handler(&self.settings, &self.db)
+            .expect("the review handler builds");
+        app_server::workers::run_until_idle(
+            std::sync::Arc::new(self.db.clone()),
+            handler,
+            self.settings.queue.clone(),
+        )
+        .await
+    }
+
+    /// Runs the queue until idle, then returns the event, which must have finished.
     pub async fn finished_event(&self, id: i64) -> events::Model {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
-        loop {
-            let event = events::Entity::find_by_id(id)
-                .one(self.db.connection())
-                .await
-                .expect("read event")
-                .expect("event exists");
-            if !matches!(event.status.as_str(), "pending" | "processing") {
-                return event;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "event {id} stuck as {}",
-                event.status
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
+        self.run_queue().await;
+        let event = events::Entity::find_by_id(id)
+            .one(self.db.connection())
+            .await
+            .expect("read event")
+            .expect("event exists");
+        assert!(
+            !matches!(event.status.as_str(), "pending" | "processing"),
+            "event {id} is still {} after the queue ran dry ({:?})",
+            event.status,
+            event.last_error
+        );
+        event
     }
 
     /// The recorded result (JSON) of the event's last run.

@@ -708,13 +708,7 @@ async fn a_connected_repository_is_reviewed_with_its_users_token(backend: Backen
         .await;
     github.accept_reviews(WEB, 1).await;
     // No GITHUB_PAT: only Alice's token can read her repository.
-    let Some(app) = start(
-        backend,
-        &github,
-        &[("NECTR_TEST_WORKERS", "1"), ("POLL_INTERVAL_MS", "50")],
-    )
-    .await
-    else {
+    let Some(app) = start(backend, &github, &[]).await else {
         return;
     };
     let alice = sign_in(&app, "code-alice").await;

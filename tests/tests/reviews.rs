@@ -33,8 +33,6 @@ async fn start(backend: Backend, github: &FakeGitHub, extra: &[(&str, &str)]) ->
     let mut vars = vec![
         ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
         ("GITHUB_API_URL", url.as_str()),
-        ("NECTR_TEST_WORKERS", "1"),
-        ("POLL_INTERVAL_MS", "50"),
     ];
     vars.extend_from_slice(extra);
     TestApp::spawn_with(backend, &vars).await

@@ -101,16 +101,7 @@ pub fn start_workers(
     db: &Db,
     signal: Arc<dyn WorkSignal>,
 ) -> Result<WorkerPool, StartupError> {
-    let github = GitHub::new(settings.github_config())?;
-    let reviewer = settings
-        .build_reviewer()
-        .map_err(|e| StartupError::Reviewer(e.to_string()))?;
-    let handler = Arc::new(ReviewPullRequest::new(
-        Arc::new(github),
-        reviewer,
-        Arc::new(db.clone()),
-        settings.review.budget,
-    ));
+    let handler = review_handler(settings, db)?;
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
         &prefix,
@@ -119,6 +110,24 @@ pub fn start_workers(
         settings.queue.clone(),
         signal,
     ))
+}
+
+/// The review use case as the workers run it: the settings' GitHub client and reviewer, calls made
+/// with the connecting user's token from `db`.
+pub fn review_handler(
+    settings: &Settings,
+    db: &Db,
+) -> Result<Arc<ReviewPullRequest>, StartupError> {
+    let github = GitHub::new(settings.github_config())?;
+    let reviewer = settings
+        .build_reviewer()
+        .map_err(|e| StartupError::Reviewer(e.to_string()))?;
+    Ok(Arc::new(ReviewPullRequest::new(
+        Arc::new(github),
+        reviewer,
+        Arc::new(db.clone()),
+        settings.review.budget,
+    )))
 }
 
 /// The services handlers share, wired from the settings.

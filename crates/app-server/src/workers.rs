@@ -94,6 +94,61 @@ impl WorkerPool {
     }
 }
 
+/// A signal that never fires: a worker driven by [`run_until_idle`] never waits.
+struct Never;
+
+#[async_trait::async_trait]
+impl WorkSignal for Never {
+    fn work_queued(&self) {}
+
+    async fn wait(&self) {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs due jobs one after another, exactly as a pool's worker would (lease, heartbeat, outcome),
+/// until none is due, and returns how many ran. For tools and tests that need the queue drained
+/// deterministically instead of waiting for a pool.
+pub async fn run_until_idle(
+    queue: Arc<dyn ReviewQueue>,
+    handler: Arc<dyn JobHandler>,
+    config: WorkerConfig,
+) -> usize {
+    let (_stop, shutdown) = watch::channel(false);
+    let mut worker = Worker {
+        name: format!("drain-{}", std::process::id()),
+        queue,
+        handler,
+        config,
+        signal: Arc::new(Never),
+        shutdown,
+    };
+    let mut ran = 0;
+    loop {
+        let now = Utc::now();
+        if let Err(e) = worker.queue.reclaim_expired(now, worker.config.retry).await {
+            tracing::warn!(error = %e, "reclaiming expired leases failed");
+        }
+        match worker
+            .queue
+            .claim(&worker.name, now, worker.config.lease, 1)
+            .await
+        {
+            Ok(jobs) if !jobs.is_empty() => {
+                for job in jobs {
+                    worker.run_job(job).await;
+                    ran += 1;
+                }
+            }
+            Ok(_) => return ran,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming work failed");
+                return ran;
+            }
+        }
+    }
+}
+
 /// A random number in `[0, 1]` for backoff jitter.
 fn jitter() -> f64 {
     let mut bytes = [0u8; 8];
