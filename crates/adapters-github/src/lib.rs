@@ -1,4 +1,5 @@
-//! GitHub adapter: implements the domain's `CodeHost`, `WebhookManager` and `OAuthClient` ports on
+//! GitHub adapter: implements the domain's `CodeHost`, `WebhookManager`, `OAuthClient` and
+//! `PayloadReader` (webhook JSON into domain values) ports on
 //! octocrab (its HTTP client, auth and base-URL handling), against configurable base URLs so GitHub
 //! Enterprise Server and local fakes work the same way.
 
@@ -8,6 +9,7 @@ mod codehost;
 mod error;
 mod hooks;
 mod oauth;
+mod payload;
 mod wire;
 
 use std::time::Duration;
@@ -17,6 +19,7 @@ use secrecy::SecretString;
 
 pub use cache::PrCache;
 pub use client::GitHub;
+pub use payload::GitHubPayloads;
 
 /// Where GitHub is and who nectr is to it.
 #[derive(Debug, Clone)]

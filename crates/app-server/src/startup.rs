@@ -8,13 +8,13 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use adapters_db::Db;
-use adapters_github::GitHub;
+use adapters_github::{GitHub, GitHubPayloads};
 use domain::accounts::{AccountPolicy, AccountPorts, AccountService, ManagementStore};
 use domain::clock::SystemClock;
 use domain::health::StoreHealth;
 use domain::queue::WorkSignal;
 use domain::review::service::ReviewPullRequest;
-use domain::webhook::ingest::IngestService;
+use domain::webhook::ingest::{IngestPorts, IngestService};
 use secrecy::ExposeSecret;
 
 use crate::keys::Keys;
@@ -141,11 +141,14 @@ fn app_state(
     let max_body_bytes = policy.max_body_bytes;
     let store = Arc::new(db.clone());
     let ingest = IngestService::new(
-        store.clone(),
-        store.clone(),
-        store.clone(),
-        Arc::new(SystemClock),
-        work.clone(),
+        IngestPorts {
+            installations: store.clone(),
+            events: store.clone(),
+            log: store.clone(),
+            payloads: Arc::new(GitHubPayloads),
+            clock: Arc::new(SystemClock),
+            signal: work.clone(),
+        },
         policy,
     );
     let github = Arc::new(GitHub::new(settings.github_config())?);

@@ -9,7 +9,8 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::queue::WorkSignal;
 use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord, RejectionCause, redact_headers};
-use crate::webhook::event::{Decision, Payload, ReviewTriggers, WebhookEvent, decide, event_type};
+use crate::webhook::event::{Decision, ReviewTriggers, WebhookEvent, decide, event_type};
+use crate::webhook::payload::{DeliveryPayload, PayloadReader};
 use crate::webhook::ports::{
     DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded, duplicate_detail,
 };
@@ -62,8 +63,8 @@ pub struct DeliveryRequest<'a> {
     pub body: RequestBody<'a>,
 }
 
-impl DeliveryRequest<'_> {
-    fn header(&self, name: &str) -> Option<&str> {
+impl<'a> DeliveryRequest<'a> {
+    fn header(&self, name: &str) -> Option<&'a str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -101,14 +102,24 @@ impl IngestOutcome {
     }
 }
 
+/// The ports the ingest use case runs on.
+#[derive(Clone)]
+#[allow(missing_debug_implementations)] // ports only
+pub struct IngestPorts {
+    pub installations: Arc<dyn InstallationStore>,
+    pub events: Arc<dyn EventStore>,
+    pub log: Arc<dyn DeliveryLog>,
+    /// Reads the body (GitHub's wire format lives in the adapter).
+    pub payloads: Arc<dyn PayloadReader>,
+    pub clock: Arc<dyn Clock>,
+    /// Told of every queued review, so an idle worker starts at once.
+    pub signal: Arc<dyn WorkSignal>,
+}
+
 /// Receives deliveries: checks, verifies, classifies, deduplicates and records them.
 #[derive(Clone)]
 pub struct IngestService {
-    installations: Arc<dyn InstallationStore>,
-    events: Arc<dyn EventStore>,
-    log: Arc<dyn DeliveryLog>,
-    clock: Arc<dyn Clock>,
-    signal: Arc<dyn WorkSignal>,
+    ports: IngestPorts,
     policy: Arc<IngestPolicy>,
 }
 
@@ -120,59 +131,36 @@ impl std::fmt::Debug for IngestService {
     }
 }
 
+/// A request that passed the checks that need no secret.
+struct Checked<'a> {
+    event_name: &'a str,
+    delivery_id: DeliveryId,
+    body: &'a [u8],
+    payload: DeliveryPayload,
+}
+
 impl IngestService {
-    /// `signal` is told of every queued review, so an idle worker starts at once.
-    pub fn new(
-        installations: Arc<dyn InstallationStore>,
-        events: Arc<dyn EventStore>,
-        log: Arc<dyn DeliveryLog>,
-        clock: Arc<dyn Clock>,
-        signal: Arc<dyn WorkSignal>,
-        policy: IngestPolicy,
-    ) -> Self {
+    pub fn new(ports: IngestPorts, policy: IngestPolicy) -> Self {
         Self {
-            installations,
-            events,
-            log,
-            clock,
-            signal,
+            ports,
             policy: Arc::new(policy),
         }
     }
 
-    /// Handles one request. Every path writes exactly one delivery-log row before returning.
+    /// Handles one request: checked, verified, then recorded. Every path writes exactly one
+    /// delivery-log row before returning.
     ///
     /// # Errors
     /// `Transient` when the database cannot record the delivery; nothing was accepted, and the sender
     /// should be answered with a 5xx so GitHub shows the delivery as failed and it can be redelivered.
     pub async fn ingest(&self, request: DeliveryRequest<'_>) -> Result<IngestOutcome> {
-        let received_at = self.clock.now();
-        let event_name = request.header("x-github-event").filter(|e| !e.is_empty());
-        let raw_delivery = request
-            .header("x-github-delivery")
-            .filter(|d| !d.is_empty());
+        let received_at = self.ports.clock.now();
         let (body, body_size) = match request.body {
             RequestBody::Complete(bytes) => (Some(bytes), bytes.len() as u64),
             RequestBody::TooLarge { size } => (None, size),
         };
-        let payload = body.map(Payload::parse);
-        let parsed = payload.as_ref().and_then(|p| p.as_ref().ok());
-        let record = DeliveryRecord {
-            delivery_id: raw_delivery.map(|d| d.chars().take(128).collect()),
-            event: event_name.map(str::to_owned),
-            action: parsed.and_then(|p| p.action.clone()),
-            repository: parsed.and_then(|p| p.repository.as_ref()?.full_name.clone()),
-            outcome: DeliveryOutcome::Rejected,
-            status_code: 200,
-            cause: None,
-            detail: None,
-            event_id: None,
-            headers: redact_headers(request.headers.iter().copied()),
-            body_size,
-            body_sha256: body.map(crate::digest::sha256_hex),
-            received_at,
-        };
-
+        let payload = body.map(|b| self.ports.payloads.read(b));
+        let record = log_record(&request, payload.as_ref(), body, body_size, received_at);
         if request
             .header("x-github-hook-installation-target-type")
             .is_some_and(|t| t.eq_ignore_ascii_case("integration"))
@@ -180,48 +168,75 @@ impl IngestService {
             let outcome = IngestOutcome::Ignored {
                 reason: "GitHub App deliveries are not supported; nectr uses repository webhooks"
                     .into(),
-                event_type: event_type(event_name.unwrap_or("unknown"), record.action.as_deref()),
+                event_type: event_type(
+                    request.header("x-github-event").unwrap_or("unknown"),
+                    record.action.as_deref(),
+                ),
             };
             return self.log(record, outcome, Some("github_app_delivery")).await;
         }
-        let Some((body, payload)) = body.zip(payload) else {
-            let cause = RejectionCause::PayloadTooLarge {
-                limit: self.policy.max_body_bytes,
-            };
-            return self.reject(record, cause).await;
+        let checked = match self.check(&request, body.zip(payload)) {
+            Ok(checked) => checked,
+            Err(cause) => return self.reject(record, cause).await,
         };
-        let Some(event_name) = event_name else {
-            return self
-                .reject(record, RejectionCause::MissingEventHeader)
-                .await;
-        };
-        let content_type = request.header("content-type");
-        if !content_type.is_some_and(is_json) {
-            let cause = RejectionCause::UnsupportedMediaType(content_type.map(str::to_owned));
+        if let Err(cause) = self.verify(&request, &checked).await? {
             return self.reject(record, cause).await;
         }
-        let delivery_id = match raw_delivery.map(DeliveryId::parse) {
-            None => return self.reject(record, RejectionCause::MissingDeliveryId).await,
-            Some(Err(e)) => {
-                return self
-                    .reject(record, RejectionCause::InvalidDeliveryId(e.to_string()))
-                    .await;
-            }
-            Some(Ok(id)) => id,
-        };
-        let payload = match payload {
-            Ok(payload) => payload,
-            Err(e) => {
-                return self
-                    .reject(record, RejectionCause::MalformedJson(reason_of(&e)))
-                    .await;
-            }
-        };
+        if checked.event_name == "ping" {
+            let outcome = IngestOutcome::Pong {
+                hook_id: checked.payload.hook_id,
+                zen: checked.payload.zen.clone(),
+            };
+            return self.log(record, outcome, None).await;
+        }
+        self.accept(checked, record, received_at).await
+    }
 
-        // The secret: the repository's installation, else the global one; with none, refuse unless the
-        // development-only insecure setting is on.
-        let mut secrets = match payload.repository() {
-            Some(repo) => self.installations.webhook_secrets(&repo).await?,
+    /// The checks that need no secret, in the order their refusals are reported: size, event header,
+    /// content type, delivery id, JSON.
+    fn check<'a>(
+        &self,
+        request: &DeliveryRequest<'a>,
+        read: Option<(&'a [u8], Result<DeliveryPayload>)>,
+    ) -> std::result::Result<Checked<'a>, RejectionCause> {
+        let (body, payload) = read.ok_or(RejectionCause::PayloadTooLarge {
+            limit: self.policy.max_body_bytes,
+        })?;
+        let event_name = request
+            .header("x-github-event")
+            .filter(|e| !e.is_empty())
+            .ok_or(RejectionCause::MissingEventHeader)?;
+        let content_type = request.header("content-type");
+        if !content_type.is_some_and(is_json) {
+            return Err(RejectionCause::UnsupportedMediaType(
+                content_type.map(str::to_owned),
+            ));
+        }
+        let delivery_id = request
+            .header("x-github-delivery")
+            .filter(|d| !d.is_empty())
+            .ok_or(RejectionCause::MissingDeliveryId)
+            .and_then(|raw| {
+                DeliveryId::parse(raw).map_err(|e| RejectionCause::InvalidDeliveryId(e.to_string()))
+            })?;
+        let payload = payload.map_err(|e| RejectionCause::MalformedJson(reason_of(&e)))?;
+        Ok(Checked {
+            event_name,
+            delivery_id,
+            body,
+            payload,
+        })
+    }
+
+    /// The signature, checked with the repository's installation secrets, else the global one; with
+    /// none, refused unless the development-only insecure setting is on.
+    async fn verify(
+        &self,
+        request: &DeliveryRequest<'_>,
+        checked: &Checked<'_>,
+    ) -> Result<std::result::Result<(), RejectionCause>> {
+        let mut secrets = match checked.payload.repository() {
+            Some(repo) => self.ports.installations.webhook_secrets(&repo).await?,
             None => Vec::new(),
         };
         if secrets.is_empty() {
@@ -229,32 +244,30 @@ impl IngestService {
         }
         if secrets.is_empty() {
             if !self.policy.allow_unsigned {
-                return self
-                    .reject(record, RejectionCause::NoSecretConfigured)
-                    .await;
+                return Ok(Err(RejectionCause::NoSecretConfigured));
             }
-            tracing::warn!(delivery = %delivery_id, "accepting an unsigned delivery: ALLOW_UNSIGNED_WEBHOOKS is on");
-        } else {
-            let refs: Vec<&WebhookSecret> = secrets.iter().collect();
-            let sha1_sent = request.header("x-hub-signature").is_some();
-            if let Err(e) = signature::verify(
-                &refs,
-                body,
-                request.header("x-hub-signature-256"),
-                sha1_sent,
-            ) {
-                return self.reject(record, RejectionCause::Signature(e)).await;
-            }
+            tracing::warn!(delivery = %checked.delivery_id, "accepting an unsigned delivery: ALLOW_UNSIGNED_WEBHOOKS is on");
+            return Ok(Ok(()));
         }
+        let refs: Vec<&WebhookSecret> = secrets.iter().collect();
+        let sha1_sent = request.header("x-hub-signature").is_some();
+        Ok(signature::verify(
+            &refs,
+            checked.body,
+            request.header("x-hub-signature-256"),
+            sha1_sent,
+        )
+        .map_err(RejectionCause::Signature))
+    }
 
-        if event_name == "ping" {
-            let outcome = IngestOutcome::Pong {
-                hook_id: payload.hook_id,
-                zen: payload.zen.clone(),
-            };
-            return self.log(record, outcome, None).await;
-        }
-        let event = match WebhookEvent::from_payload(event_name, &payload) {
+    /// A verified delivery understood, decided on and recorded with its work (if any).
+    async fn accept(
+        &self,
+        checked: Checked<'_>,
+        record: DeliveryRecord,
+        received_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<IngestOutcome> {
+        let event = match WebhookEvent::from_payload(checked.event_name, &checked.payload) {
             Ok(event) => event,
             Err(e) => {
                 return self
@@ -270,23 +283,28 @@ impl IngestService {
             Decision::Ignore(reason) => Disposition::Ignore { reason },
         };
         let new_event = NewEvent {
-            delivery_id,
-            payload: String::from_utf8_lossy(body).into_owned(),
+            delivery_id: checked.delivery_id,
+            payload: String::from_utf8_lossy(checked.body).into_owned(),
             event,
             disposition,
             received_at,
         };
-        let recorded = self.events.record(new_event.clone(), record).await?;
+        let recorded = self.ports.events.record(new_event.clone(), record).await?;
+        Ok(self.answer(new_event, &recorded))
+    }
+
+    /// What the sender is told of a recorded event.
+    fn answer(&self, new_event: NewEvent, recorded: &Recorded) -> IngestOutcome {
         let event_type = new_event.event.event_type.clone();
-        Ok(match recorded {
+        match recorded {
             Recorded::Queued {
                 event_id,
                 superseded,
             } => {
                 tracing::info!(event_id, %event_type, superseded, "event queued for review");
-                self.signal.work_queued();
+                self.ports.signal.work_queued();
                 IngestOutcome::Received {
-                    event_id,
+                    event_id: *event_id,
                     event_type,
                 }
             }
@@ -299,11 +317,11 @@ impl IngestService {
                 IngestOutcome::Ignored { reason, event_type }
             }
             Recorded::DuplicateDelivery { .. } | Recorded::AlreadyInFlight { .. } => {
-                let detail = duplicate_detail(&new_event, &recorded);
+                let detail = duplicate_detail(&new_event, recorded);
                 tracing::info!(%event_type, %detail, "duplicate skipped");
                 IngestOutcome::DuplicateSkipped { detail }
             }
-        })
+        }
     }
 
     async fn reject(&self, record: DeliveryRecord, cause: RejectionCause) -> Result<IngestOutcome> {
@@ -336,8 +354,40 @@ impl IngestService {
                 (DeliveryOutcome::DuplicateSkipped, Some(detail.clone()))
             }
         };
-        self.log.append(record).await?;
+        self.ports.log.append(record).await?;
         Ok(outcome)
+    }
+}
+
+/// The delivery-log row of a request, before its outcome is known.
+fn log_record(
+    request: &DeliveryRequest<'_>,
+    payload: Option<&Result<DeliveryPayload>>,
+    body: Option<&[u8]>,
+    body_size: u64,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> DeliveryRecord {
+    let parsed = payload.and_then(|p| p.as_ref().ok());
+    DeliveryRecord {
+        delivery_id: request
+            .header("x-github-delivery")
+            .filter(|d| !d.is_empty())
+            .map(|d| d.chars().take(128).collect()),
+        event: request
+            .header("x-github-event")
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned),
+        action: parsed.and_then(|p| p.action.clone()),
+        repository: parsed.and_then(|p| p.repository.clone()),
+        outcome: DeliveryOutcome::Rejected,
+        status_code: 200,
+        cause: None,
+        detail: None,
+        event_id: None,
+        headers: redact_headers(request.headers.iter().copied()),
+        body_size,
+        body_sha256: body.map(crate::digest::sha256_hex),
+        received_at,
     }
 }
 

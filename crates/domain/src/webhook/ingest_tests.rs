@@ -8,8 +8,40 @@ use super::*;
 use crate::clock::MockClock;
 use crate::queue::MockWorkSignal;
 use crate::webhook::delivery::RejectionCause;
+use crate::webhook::payload::{PayloadPullRequest, PayloadSender};
 use crate::webhook::ports::{MockDeliveryLog, MockEventStore, MockInstallationStore};
 use crate::webhook::signature::{SignatureError, sign};
+
+/// Reads the GitHub-shaped JSON these tests send (the real reader is the GitHub adapter's).
+struct JsonPayloads;
+
+impl PayloadReader for JsonPayloads {
+    fn read(&self, body: &[u8]) -> crate::Result<DeliveryPayload> {
+        let v: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| crate::Error::invalid("JSON payload", e.to_string()))?;
+        if !v.is_object() {
+            return Err(crate::Error::invalid("JSON payload", "not an object"));
+        }
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        Ok(DeliveryPayload {
+            action: text(&v["action"]),
+            repository: text(&v["repository"]["full_name"]),
+            sender: v.get("sender").map(|s| PayloadSender {
+                login: text(&s["login"]),
+                kind: text(&s["type"]),
+            }),
+            pull_request: v.get("pull_request").map(|pr| PayloadPullRequest {
+                number: pr["number"].as_u64(),
+                state: text(&pr["state"]),
+                draft: pr["draft"].as_bool(),
+                head_sha: text(&pr["head"]["sha"]),
+                updated_at: None,
+            }),
+            hook_id: v["hook_id"].as_i64(),
+            zen: text(&v["zen"]),
+        })
+    }
+}
 
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -66,11 +98,14 @@ impl Harness {
             .expect_now()
             .returning(|| Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap());
         let service = IngestService::new(
-            Arc::new(self.installations),
-            Arc::new(self.events),
-            Arc::new(log),
-            Arc::new(clock),
-            Arc::new(self.signal),
+            IngestPorts {
+                installations: Arc::new(self.installations),
+                events: Arc::new(self.events),
+                log: Arc::new(log),
+                payloads: Arc::new(JsonPayloads),
+                clock: Arc::new(clock),
+                signal: Arc::new(self.signal),
+            },
             self.policy,
         );
         (service, self.logged)

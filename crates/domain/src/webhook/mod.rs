@@ -1,10 +1,12 @@
 //! Receiving GitHub webhooks: values with rules ([`values`]), the signature ([`signature`]), what a
-//! delivery is about and whether it asks for a review ([`event`]), the delivery log's record
+//! delivery is about and whether it asks for a review ([`event`]), what is read of its body
+//! ([`payload`], with the port the GitHub adapter implements), the delivery log's record
 //! ([`delivery`]), the ports that store them ([`ports`]) and the ingest use case ([`ingest`]).
 
 pub mod delivery;
 pub mod event;
 pub mod ingest;
+pub mod payload;
 pub mod ports;
 pub mod signature;
 pub mod values;
@@ -12,8 +14,11 @@ pub mod values;
 pub use delivery::{DeliveryOutcome, DeliveryRecord, RejectionCause};
 pub use event::{ReviewKey, WebhookEvent};
 pub use ingest::{IngestOutcome, IngestPolicy, IngestService};
+pub use payload::{DeliveryPayload, PayloadReader};
 pub use ports::{DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded};
 pub use values::{DeliveryId, HeadSha, RepoFullName, WebhookSecret};
 
+#[cfg(any(test, feature = "mocks"))]
+pub use payload::MockPayloadReader;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockDeliveryLog, MockEventStore, MockInstallationStore};
