@@ -98,106 +98,25 @@ struct Check<'a> {
 }
 
 impl BuiltinReviewer {
+    /// The first rule a line breaks, most severe first: leaked secrets, conflict markers, debug
+    /// leftovers, `unwrap` in non-test Rust, new TODOs.
     fn check_line(&self, c: &Check<'_>, in_test: bool, findings: &mut Vec<Finding>) {
-        let finding =
-            |severity, category, title: &str, body: String, suggestion: Option<String>| Finding {
+        let test_code = in_test || is_test_path(c.path);
+        let hit = secret_hit(c.text)
+            .or_else(|| conflict_hit(c.text))
+            .or_else(|| hygiene_hit(c, test_code))
+            .or_else(|| todo_hit(c.text));
+        if let Some(hit) = hit {
+            findings.push(Finding {
                 path: c.path.to_owned(),
                 line: c.line,
                 end_line: None,
-                severity,
-                category,
-                title: title.to_owned(),
-                body,
-                suggestion,
-            };
-        for (kind, pattern) in TOKENS.iter() {
-            if pattern.is_match(c.text) {
-                findings.push(finding(
-                    Severity::Critical,
-                    Category::Security,
-                    &format!("Possible {kind} committed"),
-                    format!("This line appears to contain a {kind}. Remove it, revoke it, and load it from the environment or a secret store instead."),
-                    None,
-                ));
-                return;
-            }
-        }
-        if let Some(m) = SECRET_ASSIGNMENT.captures(c.text) {
-            let value = m.get(2).map_or("", |v| v.as_str());
-            let placeholder = [
-                "changeme",
-                "example",
-                "placeholder",
-                "your_",
-                "xxxx",
-                "${",
-                "{{",
-                "<",
-            ]
-            .iter()
-            .any(|p| value.to_ascii_lowercase().contains(p));
-            if !placeholder && entropy(value) >= 3.5 {
-                findings.push(finding(
-                    Severity::Critical,
-                    Category::Security,
-                    "Hard-coded secret",
-                    "A high-entropy value is assigned to a secret-named variable. Read it from the environment or a secret store, and revoke the committed value.".into(),
-                    None,
-                ));
-                return;
-            }
-        }
-        if CONFLICT.is_match(c.text) {
-            findings.push(finding(
-                Severity::Critical,
-                Category::Correctness,
-                "Merge conflict marker",
-                "An unresolved merge conflict marker was committed; the file will not build or behave as intended.".into(),
-                None,
-            ));
-            return;
-        }
-        let ext = extension(c.path);
-        let test_code = in_test || is_test_path(c.path);
-        let debug = match ext {
-            "rs" if DBG.is_match(c.text) => Some("`dbg!` left in"),
-            "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs"
-                if !test_code && CONSOLE.is_match(c.text) =>
-            {
-                Some("`console.log` left in")
-            }
-            "py" if !test_code && PDB.is_match(c.text) => Some("Debugger left in"),
-            "py" if !test_code && PY_PRINT.is_match(c.text) => Some("`print` left in"),
-            _ => None,
-        };
-        if let Some(title) = debug {
-            findings.push(finding(
-                Severity::Warning,
-                Category::Maintainability,
-                title,
-                "Debug output or a debugger call is being added; remove it or use the project's logger.".into(),
-                Some(String::new()),
-            ));
-            return;
-        }
-        if ext == "rs" && !test_code && UNWRAP.is_match(c.text) {
-            findings.push(finding(
-                Severity::Warning,
-                Category::Correctness,
-                "`unwrap()`/`expect()` in non-test code",
-                "This panics on the error path. Propagate the error with `?` or handle it, unless the invariant truly cannot fail (then say why in the message).".into(),
-                None,
-            ));
-            return;
-        }
-        if TODO.is_match(c.text) {
-            findings.push(finding(
-                Severity::Info,
-                Category::Maintainability,
-                "New TODO/FIXME",
-                "A TODO or FIXME is being added; consider an issue to track it.".into(),
-                None,
-            ));
+                severity: hit.severity,
+                category: hit.category,
+                title: hit.title,
+                body: hit.body,
+                suggestion: hit.suggestion,
+            });
         }
     }
 
@@ -244,6 +163,118 @@ impl BuiltinReviewer {
             });
         }
     }
+}
+
+/// What a rule found on a line.
+struct Hit {
+    severity: Severity,
+    category: Category,
+    title: String,
+    body: String,
+    suggestion: Option<String>,
+}
+
+fn hit(severity: Severity, category: Category, title: &str, body: impl Into<String>) -> Hit {
+    Hit {
+        severity,
+        category,
+        title: title.to_owned(),
+        body: body.into(),
+        suggestion: None,
+    }
+}
+
+/// A provider token, or a high-entropy value assigned to a secret-named variable.
+fn secret_hit(text: &str) -> Option<Hit> {
+    if let Some((kind, _)) = TOKENS.iter().find(|(_, pattern)| pattern.is_match(text)) {
+        return Some(hit(
+            Severity::Critical,
+            Category::Security,
+            &format!("Possible {kind} committed"),
+            format!(
+                "This line appears to contain a {kind}. Remove it, revoke it, and load it from the environment or a secret store instead."
+            ),
+        ));
+    }
+    let value = SECRET_ASSIGNMENT
+        .captures(text)?
+        .get(2)
+        .map_or("", |v| v.as_str());
+    let placeholder = [
+        "changeme",
+        "example",
+        "placeholder",
+        "your_",
+        "xxxx",
+        "${",
+        "{{",
+        "<",
+    ]
+    .iter()
+    .any(|p| value.to_ascii_lowercase().contains(p));
+    (!placeholder && entropy(value) >= 3.5).then(|| {
+        hit(
+            Severity::Critical,
+            Category::Security,
+            "Hard-coded secret",
+            "A high-entropy value is assigned to a secret-named variable. Read it from the environment or a secret store, and revoke the committed value.",
+        )
+    })
+}
+
+fn conflict_hit(text: &str) -> Option<Hit> {
+    CONFLICT.is_match(text).then(|| {
+        hit(
+            Severity::Critical,
+            Category::Correctness,
+            "Merge conflict marker",
+            "An unresolved merge conflict marker was committed; the file will not build or behave as intended.",
+        )
+    })
+}
+
+/// Debug leftovers by language, and `unwrap()` in non-test Rust.
+fn hygiene_hit(c: &Check<'_>, test_code: bool) -> Option<Hit> {
+    let ext = extension(c.path);
+    let debug = match ext {
+        "rs" if DBG.is_match(c.text) => Some("`dbg!` left in"),
+        "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" if !test_code && CONSOLE.is_match(c.text) => {
+            Some("`console.log` left in")
+        }
+        "py" if !test_code && PDB.is_match(c.text) => Some("Debugger left in"),
+        "py" if !test_code && PY_PRINT.is_match(c.text) => Some("`print` left in"),
+        _ => None,
+    };
+    if let Some(title) = debug {
+        return Some(Hit {
+            suggestion: Some(String::new()),
+            ..hit(
+                Severity::Warning,
+                Category::Maintainability,
+                title,
+                "Debug output or a debugger call is being added; remove it or use the project's logger.",
+            )
+        });
+    }
+    (ext == "rs" && !test_code && UNWRAP.is_match(c.text)).then(|| {
+        hit(
+            Severity::Warning,
+            Category::Correctness,
+            "`unwrap()`/`expect()` in non-test code",
+            "This panics on the error path. Propagate the error with `?` or handle it, unless the invariant truly cannot fail (then say why in the message).",
+        )
+    })
+}
+
+fn todo_hit(text: &str) -> Option<Hit> {
+    TODO.is_match(text).then(|| {
+        hit(
+            Severity::Info,
+            Category::Maintainability,
+            "New TODO/FIXME",
+            "A TODO or FIXME is being added; consider an issue to track it.",
+        )
+    })
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::queue::{EventStatus, transition};
 use domain::webhook::delivery::DeliveryRecord;
+use domain::webhook::event::ReviewKey;
 use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -95,35 +96,9 @@ impl Db {
             return Ok(Recorded::Ignored { event_id });
         };
 
-        // Pending work for the same PR at another head commit, last updated no later than this one,
-        // is superseded: the newest commit is the one worth reviewing.
-        let mut older = Condition::all()
-            .add(Column::Repository.eq(key.repository.as_str()))
-            .add(Column::PrNumber.eq(pr_number(key.pr_number)))
-            .add(Column::Status.is_in(statuses(transition::SUPERSEDE_OLDER_HEAD.from)))
-            .add(Column::HeadSha.ne(key.head_sha.as_str()));
-        if let Some(updated_at) = pr.and_then(|p| p.updated_at) {
-            older = older.add(
-                Condition::any()
-                    .add(Column::PrUpdatedAt.is_null())
-                    .add(Column::PrUpdatedAt.lte(updated_at)),
-            );
-        }
-        let reason = format!("superseded by event {event_id} (head {})", key.head_sha);
         // Delivered at commit, to every process listening (their idle workers wake at once).
         crate::notify::announce(txn).await?;
-        let superseded = events::Entity::update_many()
-            .col_expr(
-                Column::Status,
-                Expr::value(transition::SUPERSEDE_OLDER_HEAD.to.as_str()),
-            )
-            .col_expr(Column::Reason, Expr::value(reason))
-            .col_expr(Column::UpdatedAt, Expr::value(now))
-            .col_expr(Column::ProcessedAt, Expr::value(now))
-            .filter(older)
-            .exec(txn)
-            .await?
-            .rows_affected;
+        let superseded = supersede_older_heads(txn, event_id, key, event).await?;
         Ok(Recorded::Queued {
             event_id,
             superseded,
@@ -191,6 +166,44 @@ async fn supersede_stale(txn: &DatabaseTransaction, event_id: i64, by: &NewEvent
 /// The strings of `statuses`, for an `IN` filter.
 pub(crate) fn statuses(statuses: &[EventStatus]) -> Vec<&'static str> {
     statuses.iter().map(|s| s.as_str()).collect()
+}
+
+/// Supersedes pending work for the same PR at another head commit, last updated no later than `by`:
+/// the newest commit is the one worth reviewing. Returns how many were superseded.
+async fn supersede_older_heads(
+    txn: &DatabaseTransaction,
+    event_id: i64,
+    key: &ReviewKey,
+    by: &NewEvent,
+) -> Result<u64> {
+    let now = by.received_at;
+    let pr = by.event.pull_request.as_ref();
+    let mut older = Condition::all()
+        .add(Column::Repository.eq(key.repository.as_str()))
+        .add(Column::PrNumber.eq(pr_number(key.pr_number)))
+        .add(Column::Status.is_in(statuses(transition::SUPERSEDE_OLDER_HEAD.from)))
+        .add(Column::HeadSha.ne(key.head_sha.as_str()));
+    if let Some(updated_at) = pr.and_then(|p| p.updated_at) {
+        older = older.add(
+            Condition::any()
+                .add(Column::PrUpdatedAt.is_null())
+                .add(Column::PrUpdatedAt.lte(updated_at)),
+        );
+    }
+    let reason = format!("superseded by event {event_id} (head {})", key.head_sha);
+    let superseded = events::Entity::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::value(transition::SUPERSEDE_OLDER_HEAD.to.as_str()),
+        )
+        .col_expr(Column::Reason, Expr::value(reason))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .col_expr(Column::ProcessedAt, Expr::value(now))
+        .filter(older)
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(superseded)
 }
 
 fn pr_number(n: u64) -> i64 {

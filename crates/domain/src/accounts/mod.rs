@@ -7,7 +7,9 @@ pub mod crypto;
 pub mod github;
 pub mod model;
 pub mod ports;
+mod repositories;
 pub mod service;
+mod signin;
 pub mod tokens;
 
 pub use crypto::Keyring;

@@ -163,58 +163,67 @@ pub fn parse(diff: &str) -> Vec<FileDiff> {
             if file.hunks.is_empty() {
                 file.new_path = clean_path(new);
             }
-        } else if let Some((old_start, old_len, new_start, new_len)) = parse_hunk_header(line) {
-            let mut hunk = Hunk {
-                old_start,
-                old_len,
-                new_start,
-                new_len,
-                lines: Vec::new(),
-            };
-            let (mut old_no, mut new_no) = (old_start, new_start);
-            let (mut old_left, mut new_left) = (old_len, new_len);
-            while old_left > 0 || new_left > 0 {
-                let Some(next) = lines.peek() else { break };
-                let (kind, text) = match next.as_bytes().first() {
-                    Some(b'+') if new_left > 0 => (LineKind::Added, &next[1..]),
-                    Some(b'-') if old_left > 0 => (LineKind::Removed, &next[1..]),
-                    Some(b' ') if old_left > 0 && new_left > 0 => (LineKind::Context, &next[1..]),
-                    // An empty line stands for an empty context line in some diffs.
-                    None if old_left > 0 && new_left > 0 => (LineKind::Context, ""),
-                    Some(b'\\') => {
-                        lines.next(); // "\ No newline at end of file"
-                        continue;
-                    }
-                    _ => break,
-                };
-                let (old_line, new_line) = match kind {
-                    LineKind::Added => (None, Some(new_no)),
-                    LineKind::Removed => (Some(old_no), None),
-                    LineKind::Context => (Some(old_no), Some(new_no)),
-                };
-                if kind != LineKind::Added {
-                    old_no = old_no.saturating_add(1);
-                    old_left -= 1;
-                }
-                if kind != LineKind::Removed {
-                    new_no = new_no.saturating_add(1);
-                    new_left -= 1;
-                }
-                hunk.lines.push(DiffLine {
-                    kind,
-                    old_no: old_line,
-                    new_no: new_line,
-                    text: text.to_owned(),
-                });
-                lines.next();
-            }
-            while lines.peek().is_some_and(|l| l.starts_with('\\')) {
-                lines.next();
-            }
-            file.hunks.push(hunk);
+        } else if let Some(header) = parse_hunk_header(line) {
+            file.hunks.push(read_hunk(header, &mut lines));
         }
     }
     files
+}
+
+/// The lines of one hunk after its header, as many as the header counts (a `\ No newline` line
+/// is skipped).
+fn read_hunk(
+    (old_start, old_len, new_start, new_len): (u32, u32, u32, u32),
+    lines: &mut std::iter::Peekable<std::str::Lines<'_>>,
+) -> Hunk {
+    let mut hunk = Hunk {
+        old_start,
+        old_len,
+        new_start,
+        new_len,
+        lines: Vec::new(),
+    };
+    let (mut old_no, mut new_no) = (old_start, new_start);
+    let (mut old_left, mut new_left) = (old_len, new_len);
+    while old_left > 0 || new_left > 0 {
+        let Some(next) = lines.peek() else { break };
+        let (kind, text) = match next.as_bytes().first() {
+            Some(b'+') if new_left > 0 => (LineKind::Added, &next[1..]),
+            Some(b'-') if old_left > 0 => (LineKind::Removed, &next[1..]),
+            Some(b' ') if old_left > 0 && new_left > 0 => (LineKind::Context, &next[1..]),
+            // An empty line stands for an empty context line in some diffs.
+            None if old_left > 0 && new_left > 0 => (LineKind::Context, ""),
+            Some(b'\\') => {
+                lines.next(); // "\ No newline at end of file"
+                continue;
+            }
+            _ => break,
+        };
+        let (old_line, new_line) = match kind {
+            LineKind::Added => (None, Some(new_no)),
+            LineKind::Removed => (Some(old_no), None),
+            LineKind::Context => (Some(old_no), Some(new_no)),
+        };
+        if kind != LineKind::Added {
+            old_no = old_no.saturating_add(1);
+            old_left -= 1;
+        }
+        if kind != LineKind::Removed {
+            new_no = new_no.saturating_add(1);
+            new_left -= 1;
+        }
+        hunk.lines.push(DiffLine {
+            kind,
+            old_no: old_line,
+            new_no: new_line,
+            text: text.to_owned(),
+        });
+        lines.next();
+    }
+    while lines.peek().is_some_and(|l| l.starts_with('\\')) {
+        lines.next();
+    }
+    hunk
 }
 
 /// A file of the code host's changed-files list (whose `patch` holds only the hunks) as a

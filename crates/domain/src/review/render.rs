@@ -74,6 +74,62 @@ pub fn fingerprint(finding: &Finding) -> String {
     digest
 }
 
+/// The findings no line of the diff can hold, listed in the body.
+fn push_outside(body: &mut String, outside: &[&Finding]) {
+    if !outside.is_empty() {
+        body.push_str("\n### Findings outside the diff\n\n");
+        for f in outside.iter().take(MAX_LISTED) {
+            body.push_str(&format!(
+                "- `{}:{}` **{} ({})**: {}. {}\n",
+                f.path,
+                f.line,
+                f.severity.as_str(),
+                f.category.as_str(),
+                f.title,
+                f.body
+            ));
+        }
+        if outside.len() > MAX_LISTED {
+            body.push_str(&format!(
+                "- … and {} more findings\n",
+                outside.len() - MAX_LISTED
+            ));
+        }
+    }
+}
+
+/// What was not reviewed, grouped by reason, so a pull request of thousands of files still gives a
+/// readable list.
+fn push_not_covered(body: &mut String, not_covered: &[(String, String)]) {
+    if !not_covered.is_empty() {
+        body.push_str(&format!(
+            "\n### Not reviewed ({} files)\n\n",
+            not_covered.len()
+        ));
+        // Grouped by reason, so a pull request of thousands of files still gives a readable list.
+        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
+        for (path, why) in not_covered {
+            match reasons.iter_mut().find(|(w, _)| *w == why.as_str()) {
+                Some((_, paths)) => paths.push(path),
+                None => reasons.push((why, vec![path])),
+            }
+        }
+        for (why, paths) in reasons {
+            let listed: Vec<String> = paths
+                .iter()
+                .take(MAX_LISTED)
+                .map(|p| format!("`{p}`"))
+                .collect();
+            let more = if paths.len() > MAX_LISTED {
+                format!(" and {} more", paths.len() - MAX_LISTED)
+            } else {
+                String::new()
+            };
+            body.push_str(&format!("- {why}: {}{more}\n", listed.join(", ")));
+        }
+    }
+}
+
 /// A review ready to post.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedReview {
@@ -128,53 +184,8 @@ pub fn render(
         }
     }
     let mut body = format!("## nectr review\n\n{}\n", draft.summary);
-    if !outside.is_empty() {
-        body.push_str("\n### Findings outside the diff\n\n");
-        for f in outside.iter().take(MAX_LISTED) {
-            body.push_str(&format!(
-                "- `{}:{}` **{} ({})**: {}. {}\n",
-                f.path,
-                f.line,
-                f.severity.as_str(),
-                f.category.as_str(),
-                f.title,
-                f.body
-            ));
-        }
-        if outside.len() > MAX_LISTED {
-            body.push_str(&format!(
-                "- … and {} more findings\n",
-                outside.len() - MAX_LISTED
-            ));
-        }
-    }
-    if !draft.not_covered.is_empty() {
-        body.push_str(&format!(
-            "\n### Not reviewed ({} files)\n\n",
-            draft.not_covered.len()
-        ));
-        // Grouped by reason, so a pull request of thousands of files still gives a readable list.
-        let mut reasons: Vec<(&str, Vec<&str>)> = Vec::new();
-        for (path, why) in &draft.not_covered {
-            match reasons.iter_mut().find(|(w, _)| *w == why.as_str()) {
-                Some((_, paths)) => paths.push(path),
-                None => reasons.push((why, vec![path])),
-            }
-        }
-        for (why, paths) in reasons {
-            let listed: Vec<String> = paths
-                .iter()
-                .take(MAX_LISTED)
-                .map(|p| format!("`{p}`"))
-                .collect();
-            let more = if paths.len() > MAX_LISTED {
-                format!(" and {} more", paths.len() - MAX_LISTED)
-            } else {
-                String::new()
-            };
-            body.push_str(&format!("- {why}: {}{more}\n", listed.join(", ")));
-        }
-    }
+    push_outside(&mut body, &outside);
+    push_not_covered(&mut body, &draft.not_covered);
     let mut fingerprints: Vec<String> = Vec::new();
     for f in &draft.findings {
         let print = fingerprint(f);

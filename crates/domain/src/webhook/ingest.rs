@@ -3,13 +3,11 @@
 
 use std::sync::Arc;
 
-use chrono::Duration;
-
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::queue::WorkSignal;
 use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord, RejectionCause, redact_headers};
-use crate::webhook::event::{Decision, ReviewTriggers, WebhookEvent, decide, event_type};
+use crate::webhook::event::{Decision, WebhookEvent, decide, event_type};
 use crate::webhook::payload::{DeliveryPayload, PayloadReader};
 use crate::webhook::ports::{
     DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded, duplicate_detail,
@@ -17,90 +15,9 @@ use crate::webhook::ports::{
 use crate::webhook::signature;
 use crate::webhook::values::{DeliveryId, WebhookSecret};
 
-/// GitHub caps payloads at 25 MiB.
-pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
-
-/// How deliveries are judged. Built from settings, which refuse `allow_unsigned` in production.
-#[derive(Debug, Clone)]
-pub struct IngestPolicy {
-    /// `GITHUB_WEBHOOK_SECRET`: used when the repository has no active installation.
-    pub global_secret: Option<WebhookSecret>,
-    /// Development only: accept deliveries unsigned when no secret at all applies to them.
-    pub allow_unsigned: bool,
-    pub triggers: ReviewTriggers,
-    /// An in-flight review of the same head commit younger than this makes a delivery a duplicate.
-    pub dedup_window: Duration,
-    pub max_body_bytes: usize,
-}
-
-impl Default for IngestPolicy {
-    fn default() -> Self {
-        Self {
-            global_secret: None,
-            allow_unsigned: false,
-            triggers: ReviewTriggers::default(),
-            dedup_window: Duration::hours(1),
-            max_body_bytes: MAX_BODY_BYTES,
-        }
-    }
-}
-
-/// The body of a request as the HTTP layer read it.
-#[derive(Debug, Clone, Copy)]
-pub enum RequestBody<'a> {
-    Complete(&'a [u8]),
-    /// The body passed `max_body_bytes`; reading stopped after `size` bytes (or `size` is Content-Length).
-    TooLarge {
-        size: u64,
-    },
-}
-
-/// One request to the webhook endpoint.
-#[derive(Debug, Clone)]
-pub struct DeliveryRequest<'a> {
-    /// Every header, in any case.
-    pub headers: Vec<(&'a str, &'a str)>,
-    pub body: RequestBody<'a>,
-}
-
-impl<'a> DeliveryRequest<'a> {
-    fn header(&self, name: &str) -> Option<&'a str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim())
-    }
-}
-
-/// What became of a delivery. `http_status` and the fields are the whole answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum IngestOutcome {
-    Received {
-        event_id: i64,
-        event_type: String,
-    },
-    Ignored {
-        reason: String,
-        event_type: String,
-    },
-    DuplicateSkipped {
-        detail: String,
-    },
-    Pong {
-        hook_id: Option<i64>,
-        zen: Option<String>,
-    },
-    Rejected(RejectionCause),
-}
-
-impl IngestOutcome {
-    pub fn http_status(&self) -> u16 {
-        match self {
-            Self::Rejected(cause) => cause.http_status(),
-            _ => 200,
-        }
-    }
-}
+pub use crate::webhook::request::{
+    DeliveryRequest, IngestOutcome, IngestPolicy, MAX_BODY_BYTES, RequestBody,
+};
 
 /// The ports the ingest use case runs on.
 #[derive(Clone)]

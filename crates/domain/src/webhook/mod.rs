@@ -1,13 +1,15 @@
 //! Receiving GitHub webhooks: values with rules ([`values`]), the signature ([`signature`]), what a
 //! delivery is about and whether it asks for a review ([`event`]), what is read of its body
 //! ([`payload`], with the port the GitHub adapter implements), the delivery log's record
-//! ([`delivery`]), the ports that store them ([`ports`]) and the ingest use case ([`ingest`]).
+//! ([`delivery`]), the ports that store them ([`ports`]), and the ingest use case ([`ingest`]) with what it
+//! takes and gives ([`request`]).
 
 pub mod delivery;
 pub mod event;
 pub mod ingest;
 pub mod payload;
 pub mod ports;
+pub mod request;
 pub mod signature;
 pub mod values;
 
