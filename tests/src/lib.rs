@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: failing loudly is its job
 
+pub mod api;
 pub mod fake_github;
 
 use std::collections::HashMap;

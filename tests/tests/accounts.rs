@@ -8,8 +8,10 @@
 use std::time::Duration;
 
 use adapters_db::entities::{event_runs, events, installations, users};
+use app_server::api::manage::{EventBody, PageBody};
 use app_server::{Application, Settings};
 use domain::accounts::SessionStore;
+use nectr_tests::api::Session;
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{
     Backend, TEST_ENCRYPTION_KEYS, TEST_SESSION_KEY, TestApp, delivery_id, on_both_backends, sign,
@@ -87,36 +89,12 @@ async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
         .unwrap()
 }
 
-/// Signs in with `code` and returns the session cookie (`nectr_session=…`).
-async fn sign_in(app: &TestApp, code: &str) -> String {
+/// Signs in with `code` and returns the browser's session (`nectr_session=…`).
+async fn sign_in(app: &TestApp, code: &str) -> Session {
     let state = begin(app).await;
     let response = callback(app, code, &state).await;
     assert_eq!(response.status(), StatusCode::FOUND);
-    set_cookie(&response).expect("a session cookie").0
-}
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    cookie: Option<&str>,
-) -> (StatusCode, Value) {
-    let mut request = browser().request(method, format!("{}{path}", app.address));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn get(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, Value) {
-    call(app, reqwest::Method::GET, path, Some(cookie)).await
-}
-
-async fn post(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, Value) {
-    call(app, reqwest::Method::POST, path, Some(cookie)).await
+    Session(set_cookie(&response).expect("a session cookie").0)
 }
 
 /// A signed `opened` delivery for `repo` as GitHub sends it with `secret`.
@@ -156,7 +134,8 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
         "/api/v1/reviews",
         "/api/v1/deliveries",
     ] {
-        let (status, body) = call(&app, reqwest::Method::GET, path, None).await;
+        let reply = app.call::<Value>(reqwest::Method::GET, path, None).await;
+        let (status, body) = (reply.status, reply.body);
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(body["detail"], "Sign in first: GET /auth/github");
     }
@@ -190,12 +169,9 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
     let (cookie, attributes) = set_cookie(&response).unwrap();
     assert!(attributes.contains("HttpOnly") && attributes.contains("SameSite=Lax"));
     assert!(!attributes.contains("Secure"), "plain HTTP in development");
-    let (status, me) = get(&app, "/auth/me", &cookie).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        (me["login"].as_str(), me["github_id"].as_i64()),
-        (Some("alice"), Some(101))
-    );
+    let session = Session(cookie.clone());
+    let me = app.me(&session).await.ok();
+    assert_eq!((me.login.as_str(), me.github_id), ("alice", 101));
 
     // The state is single use; forged and expired states are refused; nothing signs in.
     let (status, body) = {
@@ -241,7 +217,7 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
     let (name, value) = cookie.split_once('=').unwrap();
     let tampered = format!("{name}=x{value}");
     assert_eq!(
-        get(&app, "/auth/me", &tampered).await.0,
+        app.me(&Session(tampered)).await.status,
         StatusCode::UNAUTHORIZED
     );
 
@@ -258,12 +234,8 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
     );
 
     // Signing out ends the session.
-    let (status, _) = post(&app, "/auth/logout", &cookie).await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    assert_eq!(
-        get(&app, "/auth/me", &cookie).await.0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(app.logout(&session).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(app.me(&session).await.status, StatusCode::UNAUTHORIZED);
 }
 
 /// The secret nectr gave GitHub for the `nth` webhook it created (0-based) and the last secret it
@@ -302,7 +274,8 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
     let alice = sign_in(&app, "code-alice").await;
     let bob = sign_in(&app, "code-bob").await;
 
-    let (status, repos) = get(&app, "/api/v1/repos", &alice).await;
+    let reply = app.repos(&alice).await;
+    let (status, repos) = (reply.status, reply.body);
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         repos["items"],
@@ -313,14 +286,12 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
     );
 
     // Alice connects acme/web: a webhook pointed at nectr, the secret stored encrypted.
-    let (status, installed) = post(&app, "/api/v1/repos/acme/web/install", &alice).await;
-    assert_eq!(status, StatusCode::CREATED, "{installed}");
+    let reply = app.install(&alice, WEB).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let installed = reply.ok();
     assert_eq!(
-        (
-            installed["repository"].as_str(),
-            installed["active"].as_bool()
-        ),
-        (Some(WEB), Some(true))
+        (installed.repository.as_str(), installed.active),
+        (WEB, true)
     );
     let created = github.created_hooks(WEB).await;
     assert_eq!(
@@ -343,14 +314,13 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
         (status, answer["status"].as_str()),
         (StatusCode::OK, Some("received"))
     );
-    let (_, repos) = get(&app, "/api/v1/repos", &alice).await;
-    assert_eq!(repos["items"][0]["connected_by_you"], true);
+    assert!(app.repos(&alice).await.ok().items[0].connected_by_you);
 
     // Bob cannot connect it again; its deliveries keep working. He connects his own.
-    let (status, body) = post(&app, "/api/v1/repos/acme/web/install", &bob).await;
-    assert_eq!(status, StatusCode::CONFLICT);
+    let reply = app.install(&bob, WEB).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT);
     assert_eq!(
-        body["detail"],
+        reply.detail(),
         "acme/web is already connected to nectr by another user; its reviews keep working"
     );
     assert_eq!(
@@ -358,17 +328,13 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
         1,
         "no second webhook"
     );
-    let (_, repos) = get(&app, "/api/v1/repos", &bob).await;
+    let repos = app.repos(&bob).await.ok();
     assert_eq!(
-        (
-            repos["items"][0]["connected"].as_bool(),
-            repos["items"][0]["connected_by_you"].as_bool()
-        ),
-        (Some(true), Some(false))
+        (repos.items[0].connected, repos.items[0].connected_by_you),
+        (true, false)
     );
     assert_eq!(deliver(&app, WEB, 2, &web_secret).await.0, StatusCode::OK);
-    let (status, _) = post(&app, "/api/v1/repos/bob/tools/install", &bob).await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(app.install(&bob, TOOLS).await.status, StatusCode::CREATED);
     let tools_secret = hook_secrets(&github).await[1].clone();
     assert_eq!(
         deliver(&app, TOOLS, 9, &tools_secret).await.0,
@@ -381,85 +347,62 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
     );
 
     // Each sees their own events, deliveries and reviews only.
-    let (_, alices) = get(&app, "/api/v1/events", &alice).await;
-    let (_, bobs) = get(&app, "/api/v1/events", &bob).await;
-    let repos_of = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
+    let alices = app.list_events(&alice, "").await.ok();
+    let bobs = app.list_events(&bob, "").await.ok();
+    let repos_of = |page: &PageBody<EventBody>| -> Vec<String> {
+        page.items
             .iter()
-            .map(|e| e["repository"].as_str().unwrap().to_owned())
+            .map(|e| e.repository.clone().unwrap())
             .collect()
     };
     assert_eq!(repos_of(&alices), [WEB, WEB]);
-    assert_eq!(alices["total"], 2);
+    assert_eq!(alices.total, 2);
     assert_eq!(repos_of(&bobs), [TOOLS]);
-    let alice_event = alices["items"][0]["id"].as_i64().unwrap();
-    let (status, detail) = get(&app, &format!("/api/v1/events/{alice_event}"), &alice).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(detail["runs"], json!([]));
-    for path in [
-        format!("/api/v1/events/{alice_event}"),
-        "/api/v1/events/999999".to_owned(),
-    ] {
-        let (status, body) = get(&app, &path, &bob).await;
+    let alice_event = alices.items[0].id;
+    let detail = app.event(&alice, alice_event).await;
+    assert_eq!(detail.status, StatusCode::OK);
+    assert_eq!(detail.body["runs"], json!([]));
+    for id in [alice_event, 999_999] {
+        let reply = app.event(&bob, id).await;
         assert_eq!(
-            (status, body["detail"].as_str()),
-            (StatusCode::NOT_FOUND, Some("no such event"))
+            (reply.status, reply.detail()),
+            (StatusCode::NOT_FOUND, "no such event")
         );
     }
     assert_eq!(
-        post(&app, &format!("/api/v1/events/{alice_event}/retry"), &bob)
-            .await
-            .0,
+        app.retry(&bob, alice_event).await.status,
         StatusCode::NOT_FOUND
     );
-    let (_, filtered) = get(
-        &app,
-        "/api/v1/events?status=pending&per_page=1&page=2",
-        &alice,
-    )
-    .await;
-    assert_eq!(
-        (
-            filtered["items"].as_array().unwrap().len(),
-            filtered["total"].as_u64()
-        ),
-        (1, Some(2))
-    );
-    let (_, none) = get(&app, "/api/v1/events?repository=bob/tools", &alice).await;
-    assert_eq!(none["total"], 0, "filters stay inside the caller's scope");
+    let filtered = app
+        .list_events(&alice, "?status=pending&per_page=1&page=2")
+        .await
+        .ok();
+    assert_eq!((filtered.items.len(), filtered.total), (1, 2));
+    let none = app.list_events(&alice, "?repository=bob/tools").await.ok();
+    assert_eq!(none.total, 0, "filters stay inside the caller's scope");
 
-    let (_, deliveries) = get(&app, "/api/v1/deliveries", &bob).await;
-    let outcomes: Vec<(&str, i64)> = deliveries["items"]
-        .as_array()
-        .unwrap()
+    let deliveries = app.list_deliveries(&bob, "").await.ok();
+    let outcomes: Vec<(&str, i32)> = deliveries
+        .items
         .iter()
-        .map(|d| {
-            (
-                d["outcome"].as_str().unwrap(),
-                d["status_code"].as_i64().unwrap(),
-            )
-        })
+        .map(|d| (d.outcome.as_str(), d.status_code))
         .collect();
     assert_eq!(
         outcomes,
         [("rejected", 403), ("received", 200)],
         "accepted and rejected, newest first"
     );
-    let rejected = deliveries["items"][0]["id"].as_i64().unwrap();
-    let (status, one) = get(&app, &format!("/api/v1/deliveries/{rejected}"), &bob).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(one["headers"]["x-hub-signature-256"], "[REDACTED]");
+    let rejected = deliveries.items[0].id;
+    let one = app.delivery(&bob, rejected).await.ok();
+    assert_eq!(one.headers["x-hub-signature-256"], "[REDACTED]");
     assert_eq!(
-        get(&app, &format!("/api/v1/deliveries/{rejected}"), &alice)
-            .await
-            .0,
+        app.delivery(&alice, rejected).await.status,
         StatusCode::NOT_FOUND
     );
 
     // A failed event is retried by its owner; a pending one is not.
-    let (status, body) = post(&app, &format!("/api/v1/events/{alice_event}/retry"), &alice).await;
+    let reply = app.retry(&alice, alice_event).await;
+    let (status, body) = (reply.status, reply.body);
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(
         body["detail"]
@@ -477,7 +420,8 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
     .exec(app.db.connection())
     .await
     .unwrap();
-    let (status, body) = post(&app, &format!("/api/v1/events/{alice_event}/retry"), &alice).await;
+    let reply = app.retry(&alice, alice_event).await;
+    let (status, body) = (reply.status, reply.body);
     assert_eq!(
         (status, body["status"].as_str()),
         (StatusCode::ACCEPTED, Some("pending"))
@@ -507,20 +451,19 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
     .exec(app.db.connection())
     .await
     .unwrap();
-    let (_, reviews) = get(&app, "/api/v1/reviews", &alice).await;
+    let reviews = app.reviews(&alice, "").await.body;
     assert_eq!(reviews["total"], 1);
     assert_eq!(reviews["items"][0]["review_id"], 77);
     assert_eq!(reviews["items"][0]["figures"]["input_tokens"], 900);
-    assert_eq!(get(&app, "/api/v1/reviews", &bob).await.1["total"], 0);
+    assert_eq!(app.reviews(&bob, "").await.ok().total, 0);
 
     // Alice rotates the secret: the new one works, the old one during the grace period only.
     assert_eq!(
-        post(&app, "/api/v1/repos/acme/web/rotate-secret", &bob)
-            .await
-            .0,
+        app.rotate_secret(&bob, WEB).await.status,
         StatusCode::NOT_FOUND
     );
-    let (status, rotated) = post(&app, "/api/v1/repos/acme/web/rotate-secret", &alice).await;
+    let reply = app.rotate_secret(&alice, WEB).await;
+    let (status, rotated) = (reply.status, reply.body);
     assert_eq!(status, StatusCode::OK, "{rotated}");
     assert!(rotated["previous_secret_valid_until"].is_string());
     let new_secret = hook_secrets(&github).await[2].clone();
@@ -540,21 +483,9 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
     assert_eq!(deliver(&app, WEB, 6, &new_secret).await.0, StatusCode::OK);
 
     // Only Alice disconnects acme/web; then its deliveries are refused.
-    let delete = |cookie: &str| {
-        let cookie = cookie.to_owned();
-        let app = &app;
-        async move {
-            call(
-                app,
-                reqwest::Method::DELETE,
-                "/api/v1/repos/acme/web/install",
-                Some(&cookie),
-            )
-            .await
-        }
-    };
-    assert_eq!(delete(&bob).await.0, StatusCode::NOT_FOUND);
-    let (status, body) = delete(&alice).await;
+    assert_eq!(app.uninstall(&bob, WEB).await.status, StatusCode::NOT_FOUND);
+    let reply = app.uninstall(&alice, WEB).await;
+    let (status, body) = (reply.status, reply.body);
     assert_eq!(
         (status, body["connected"].as_bool()),
         (StatusCode::OK, Some(false))
@@ -571,12 +502,12 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        delete(&alice).await.0,
+        app.uninstall(&alice, WEB).await.status,
         StatusCode::NOT_FOUND,
         "already disconnected"
     );
     assert_eq!(
-        get(&app, "/api/v1/events", &alice).await.1["total"],
+        app.list_events(&alice, "").await.body["total"],
         0,
         "no repositories, no events"
     );
@@ -614,10 +545,7 @@ async fn encryption_keys_rotate_without_losing_a_secret(backend: Backend) {
         return;
     };
     let alice = sign_in(&app, "code-alice").await;
-    assert_eq!(
-        post(&app, "/api/v1/repos/acme/web/install", &alice).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(app.install(&alice, WEB).await.status, StatusCode::CREATED);
     let secret = hook_secrets(&github).await[0].clone();
 
     // A new key is added in front: the next start seals everything with it; old values still opened.
@@ -674,7 +602,7 @@ async fn encryption_keys_rotate_without_losing_a_secret(backend: Backend) {
     assert_eq!(answer.status(), StatusCode::OK);
     let repos = browser()
         .get(format!("http://127.0.0.1:{port}/api/v1/repos"))
-        .header("cookie", &alice)
+        .header("cookie", &alice.0)
         .send()
         .await
         .unwrap();
@@ -712,10 +640,7 @@ async fn a_connected_repository_is_reviewed_with_its_users_token(backend: Backen
         return;
     };
     let alice = sign_in(&app, "code-alice").await;
-    assert_eq!(
-        post(&app, "/api/v1/repos/acme/web/install", &alice).await.0,
-        StatusCode::CREATED
-    );
+    assert_eq!(app.install(&alice, WEB).await.status, StatusCode::CREATED);
     let secret = hook_secrets(&github).await[0].clone();
     let (status, answer) = deliver(&app, WEB, 1, &secret).await;
     assert_eq!(status, StatusCode::OK);

@@ -14,7 +14,7 @@ pub struct CallbackQuery {
 }
 
 /// `GET /auth/me`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MeBody {
     pub id: i64,
     pub github_id: i64,
@@ -38,7 +38,7 @@ impl From<User> for MeBody {
 }
 
 /// One of `GET /api/v1/repos`' items.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepositoryBody {
     pub full_name: String,
     pub private: bool,
@@ -62,14 +62,14 @@ impl From<RepositoryListing> for RepositoryBody {
 }
 
 /// `GET /api/v1/repos`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RepositoriesBody {
     pub items: Vec<RepositoryBody>,
 }
 
 /// `POST /api/v1/repos/{owner}/{repo}/install`: the installation (201 when created, 200 when it was
 /// the caller's already).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InstallationBody {
     pub id: i64,
     pub repository: String,
@@ -93,14 +93,14 @@ impl From<Installation> for InstallationBody {
 }
 
 /// `DELETE /api/v1/repos/{owner}/{repo}/install`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DisconnectedBody {
     pub repository: String,
     pub connected: bool,
 }
 
 /// `POST /api/v1/repos/{owner}/{repo}/rotate-secret`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RotatedBody {
     pub repository: String,
     pub rotated: bool,

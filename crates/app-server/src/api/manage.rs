@@ -34,7 +34,7 @@ impl ListQuery {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PageBody<T> {
     pub items: Vec<T>,
     pub page: u64,
@@ -54,7 +54,7 @@ impl<T> PageBody<T> {
 }
 
 /// An event.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventBody {
     pub id: i64,
     pub delivery_id: String,
@@ -100,7 +100,7 @@ impl From<EventView> for EventBody {
 }
 
 /// One attempt at an event's work.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunBody {
     pub attempt: i32,
     pub worker: String,
@@ -127,7 +127,7 @@ impl From<RunView> for RunBody {
 }
 
 /// `GET /api/v1/events/{id}`: the event and its runs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EventDetailBody {
     #[serde(flatten)]
     pub event: EventBody,
@@ -135,14 +135,14 @@ pub struct EventDetailBody {
 }
 
 /// `POST /api/v1/events/{id}/retry` (202).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RetriedBody {
     pub id: i64,
-    pub status: &'static str,
+    pub status: String,
 }
 
 /// A posted review.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReviewBody {
     pub event_id: i64,
     pub repository: Option<String>,
@@ -172,7 +172,7 @@ impl From<ReviewView> for ReviewBody {
 }
 
 /// One delivery-log row.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryBody {
     pub id: i64,
     pub delivery_id: Option<String>,
@@ -210,7 +210,7 @@ impl From<DeliveryView> for DeliveryBody {
 }
 
 /// `GET /api/v1/deliveries/{id}`: the row and its headers (sensitive values redacted).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryDetailBody {
     #[serde(flatten)]
     pub delivery: DeliveryBody,

@@ -6,10 +6,10 @@ pub mod accounts;
 pub mod manage;
 pub mod webhooks;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Every refusal: `{"detail": "..."}`; on a 5xx also the request id, to find its log line.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -17,9 +17,9 @@ pub struct ErrorBody {
 }
 
 /// `GET /health`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HealthBody {
-    pub status: &'static str,
-    pub database: &'static str,
-    pub version: &'static str,
+    pub status: String,
+    pub database: String,
+    pub version: String,
 }

@@ -12,18 +12,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 async fn health(state: web::Data<AppState>) -> HttpResponse {
-    let version = env!("CARGO_PKG_VERSION");
+    let version = env!("CARGO_PKG_VERSION").to_owned();
     match state.store_health.ping().await {
         Ok(()) => HttpResponse::Ok().json(HealthBody {
-            status: "ok",
-            database: "ok",
+            status: "ok".into(),
+            database: "ok".into(),
             version,
         }),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
             HttpResponse::ServiceUnavailable().json(HealthBody {
-                status: "unavailable",
-                database: "unreachable",
+                status: "unavailable".into(),
+                database: "unreachable".into(),
                 version,
             })
         }

@@ -62,7 +62,7 @@ async fn retry(
     state.accounts.retry_event(&scope, *id, Utc::now()).await?;
     Ok(HttpResponse::Accepted().json(RetriedBody {
         id: *id,
-        status: "pending",
+        status: "pending".into(),
     }))
 }
 

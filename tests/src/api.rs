@@ -1,0 +1,138 @@
+//! One typed helper per management endpoint, returning the API's own response types
+//! (`app_server::api::*`): `app.events(&session, "?status=failed")`. A [`Reply`] keeps the status and
+//! the raw JSON too, so a test can assert the exact contract as well as read typed fields.
+
+use std::marker::PhantomData;
+
+use app_server::api::accounts::{
+    DisconnectedBody, InstallationBody, MeBody, RepositoriesBody, RotatedBody,
+};
+use app_server::api::manage::{
+    DeliveryBody, DeliveryDetailBody, EventBody, EventDetailBody, PageBody, RetriedBody, ReviewBody,
+};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::TestApp;
+
+/// A signed-in browser's `Cookie` header value.
+#[derive(Debug, Clone)]
+pub struct Session(pub String);
+
+/// What an endpoint answered: its status, its JSON, and the type the API says it is.
+#[derive(Debug)]
+pub struct Reply<T> {
+    pub status: StatusCode,
+    pub body: Value,
+    kind: PhantomData<T>,
+}
+
+impl<T: DeserializeOwned> Reply<T> {
+    /// The body as the API's type; fails the test on any other status or shape.
+    pub fn ok(&self) -> T {
+        assert!(self.status.is_success(), "{}: {}", self.status, self.body);
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|e| panic!("not the API's type ({e}): {}", self.body))
+    }
+
+    /// A refusal's `detail`.
+    pub fn detail(&self) -> &str {
+        self.body["detail"].as_str().unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    /// Calls `method path` as the browser of `session` (none: signed out).
+    pub async fn call<T>(&self, method: Method, path: &str, session: Option<&Session>) -> Reply<T> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let mut request = client.request(method, format!("{}{path}", self.address));
+        if let Some(session) = session {
+            request = request.header("cookie", &session.0);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        Reply {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            kind: PhantomData,
+        }
+    }
+
+    /// `GET /auth/me`
+    pub async fn me(&self, session: &Session) -> Reply<MeBody> {
+        self.call(Method::GET, "/auth/me", Some(session)).await
+    }
+
+    /// `POST /auth/logout`
+    pub async fn logout(&self, session: &Session) -> Reply<Value> {
+        self.call(Method::POST, "/auth/logout", Some(session)).await
+    }
+
+    /// `GET /api/v1/repos`
+    pub async fn repos(&self, session: &Session) -> Reply<RepositoriesBody> {
+        self.call(Method::GET, "/api/v1/repos", Some(session)).await
+    }
+
+    /// `POST /api/v1/repos/{repo}/install`
+    pub async fn install(&self, session: &Session, repo: &str) -> Reply<InstallationBody> {
+        let path = format!("/api/v1/repos/{repo}/install");
+        self.call(Method::POST, &path, Some(session)).await
+    }
+
+    /// `DELETE /api/v1/repos/{repo}/install`
+    pub async fn uninstall(&self, session: &Session, repo: &str) -> Reply<DisconnectedBody> {
+        let path = format!("/api/v1/repos/{repo}/install");
+        self.call(Method::DELETE, &path, Some(session)).await
+    }
+
+    /// `POST /api/v1/repos/{repo}/rotate-secret`
+    pub async fn rotate_secret(&self, session: &Session, repo: &str) -> Reply<RotatedBody> {
+        let path = format!("/api/v1/repos/{repo}/rotate-secret");
+        self.call(Method::POST, &path, Some(session)).await
+    }
+
+    /// `GET /api/v1/events{query}`
+    pub async fn list_events(&self, session: &Session, query: &str) -> Reply<PageBody<EventBody>> {
+        let path = format!("/api/v1/events{query}");
+        self.call(Method::GET, &path, Some(session)).await
+    }
+
+    /// `GET /api/v1/events/{id}`
+    pub async fn event(&self, session: &Session, id: i64) -> Reply<EventDetailBody> {
+        let path = format!("/api/v1/events/{id}");
+        self.call(Method::GET, &path, Some(session)).await
+    }
+
+    /// `POST /api/v1/events/{id}/retry`
+    pub async fn retry(&self, session: &Session, id: i64) -> Reply<RetriedBody> {
+        let path = format!("/api/v1/events/{id}/retry");
+        self.call(Method::POST, &path, Some(session)).await
+    }
+
+    /// `GET /api/v1/reviews{query}`
+    pub async fn reviews(&self, session: &Session, query: &str) -> Reply<PageBody<ReviewBody>> {
+        let path = format!("/api/v1/reviews{query}");
+        self.call(Method::GET, &path, Some(session)).await
+    }
+
+    /// `GET /api/v1/deliveries{query}`
+    pub async fn list_deliveries(
+        &self,
+        session: &Session,
+        query: &str,
+    ) -> Reply<PageBody<DeliveryBody>> {
+        let path = format!("/api/v1/deliveries{query}");
+        self.call(Method::GET, &path, Some(session)).await
+    }
+
+    /// `GET /api/v1/deliveries/{id}`
+    pub async fn delivery(&self, session: &Session, id: i64) -> Reply<DeliveryDetailBody> {
+        let path = format!("/api/v1/deliveries/{id}");
+        self.call(Method::GET, &path, Some(session)).await
+    }
+}
