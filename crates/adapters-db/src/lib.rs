@@ -1,5 +1,7 @@
-//! nectr's database adapter (sea-orm): implements the domain's event store, delivery log and
-//! installation store on SQLite (the default, a file created if missing) and PostgreSQL (production).
+//! nectr's database adapter (sea-orm): implements every store port of the domain (events and their
+//! queue, the delivery log, installations and repository tokens, users, sessions, the management
+//! reads, store health) and the work signal, on SQLite (the default, a file created if missing) and
+//! PostgreSQL (production). Its tables are its own: other crates see ports and domain values.
 
 mod accounts;
 mod deliveries;

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 /// The time.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait Clock: Send + Sync {
+    /// Now. Never fails.
     fn now(&self) -> DateTime<Utc>;
 }
 

@@ -19,14 +19,14 @@ const COMPARE_FILE_LIMIT: usize = 300;
 
 /// What part of the pull request a review covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Scope {
+pub(super) enum ReviewScope {
     /// Everything; `note` says why when an earlier review exists.
     Full { note: Option<String> },
     /// The commits after `since`.
     Since { since: String },
 }
 
-impl Scope {
+impl ReviewScope {
     fn full(note: &str) -> Self {
         Self::Full {
             note: Some(note.to_owned()),
@@ -49,7 +49,7 @@ impl Scope {
 /// Stage 2's answer: what is reviewed, and where comments may go.
 #[derive(Debug)]
 pub(super) struct Gathered {
-    pub scope: Scope,
+    pub scope: ReviewScope,
     /// The lines of the whole pull request a comment may sit on.
     pub lines: LineMap,
     pub plan: Plan,
@@ -82,8 +82,8 @@ impl ReviewPullRequest {
             instructions: self.instructions(target).await?,
             focus: None,
             incremental_since: match &scope {
-                Scope::Since { since } => Some(since.clone()),
-                Scope::Full { .. } => None,
+                ReviewScope::Since { since } => Some(since.clone()),
+                ReviewScope::Full { .. } => None,
             },
         };
         Ok(Gathered {
@@ -100,9 +100,9 @@ impl ReviewPullRequest {
         target: &Target,
         last_reviewed: Option<&str>,
         pr_files: Vec<FileDiff>,
-    ) -> Result<(Scope, Vec<FileDiff>), Stop> {
+    ) -> Result<(ReviewScope, Vec<FileDiff>), Stop> {
         let Some(since) = last_reviewed else {
-            return Ok((Scope::Full { note: None }, pr_files));
+            return Ok((ReviewScope::Full { note: None }, pr_files));
         };
         let head = target.pr.head_sha.as_str();
         let compared = self
@@ -120,7 +120,7 @@ impl ReviewPullRequest {
                     .filter(|f| in_pr.contains(f.path()))
                     .collect();
                 let since = since.to_owned();
-                return Ok((Scope::Since { since }, files));
+                return Ok((ReviewScope::Since { since }, files));
             }
             Ok(cmp) if cmp.status == "ahead" => {
                 "the new commits change too many files to list, so this reviews everything"
@@ -135,7 +135,7 @@ impl ReviewPullRequest {
                 "the new commits could not be compared, so this reviews everything".to_owned()
             }
         };
-        Ok((Scope::full(&note), pr_files))
+        Ok((ReviewScope::full(&note), pr_files))
     }
 
     /// The issues the description links, as far as they can be read.

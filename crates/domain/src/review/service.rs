@@ -21,7 +21,7 @@ use crate::queue::outcome::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
 use crate::review::budget::{Budget, Plan};
 use crate::review::codehost::CodeHost;
-use crate::review::gather::{Gathered, Scope};
+use crate::review::gather::{Gathered, ReviewScope};
 use crate::review::post::Posting;
 use crate::review::prepare::History;
 use crate::review::render::fingerprint;
@@ -140,7 +140,7 @@ impl ReviewPullRequest {
                 "model": draft.model,
                 "verdict": posting.review.event.as_str(),
                 "own_pr": posting.own_pr,
-                "scope": match &gathered.scope { Scope::Since { .. } => "incremental", Scope::Full { .. } => "full" },
+                "scope": match &gathered.scope { ReviewScope::Since { .. } => "incremental", ReviewScope::Full { .. } => "full" },
                 "since": request.incremental_since,
                 "files_reviewed": gathered.plan.files(),
                 "requests": gathered.plan.chunks.len(),

@@ -17,7 +17,8 @@ pub trait InstallationStore: Send + Sync {
     /// first, then any previous one still in its rotation grace period. Empty when the repository has no
     /// active installation. Matching is case-insensitive, as GitHub's names are.
     ///
-    /// Errors: `Transient` when the store cannot be reached.
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
     async fn webhook_secrets(&self, repository: &RepoFullName) -> Result<Vec<WebhookSecret>>;
 }
 
@@ -113,7 +114,8 @@ pub trait EventStore: Send + Sync {
     /// Duplicates are decided by unique keys inside that transaction, never by reading first, so concurrent
     /// deliveries of one review yield exactly one `Queued`.
     ///
-    /// Errors: `Transient` when the store cannot be reached or the transaction fails; nothing is then stored.
+    /// # Errors
+    /// `Transient` when the store cannot be reached or the transaction fails; nothing is then stored.
     async fn record(&self, event: NewEvent, delivery: DeliveryRecord) -> Result<Recorded>;
 }
 
@@ -123,6 +125,7 @@ pub trait EventStore: Send + Sync {
 pub trait DeliveryLog: Send + Sync {
     /// Appends one record and returns its id.
     ///
-    /// Errors: `Transient` when the store cannot be reached.
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
     async fn append(&self, record: DeliveryRecord) -> Result<i64>;
 }
