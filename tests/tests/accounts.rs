@@ -25,6 +25,7 @@ on_both_backends!(
     two_users_connect_rotate_and_disconnect_each_their_own,
     encryption_keys_rotate_without_losing_a_secret,
     a_connected_repository_is_reviewed_with_its_users_token,
+    out_of_range_query_values_are_refused_with_a_clear_detail,
 );
 
 const WEB: &str = "acme/web";
@@ -657,4 +658,67 @@ async fn a_connected_repository_is_reviewed_with_its_users_token(backend: Backen
         "every call with Alice's token"
     );
     assert_eq!(github.posted_reviews(WEB, 1).await.len(), 1);
+}
+
+async fn out_of_range_query_values_are_refused_with_a_clear_detail(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[WEB])
+        .await;
+    github.keep_hooks().await;
+    let Some(app) = start(backend, &github, &[]).await else {
+        return;
+    };
+    let alice = sign_in(&app, "code-alice").await;
+    // A connected repository, so the listings reach the database.
+    assert_eq!(app.install(&alice, WEB).await.status, StatusCode::CREATED);
+    for (query, detail) in [
+        (
+            "?page=18446744073709551615",
+            "page must be between 1 and 1000000, got 18446744073709551615",
+        ),
+        ("?page=0", "page must be between 1 and 1000000, got 0"),
+        ("?per_page=0", "per_page must be between 1 and 100, got 0"),
+        (
+            "?per_page=101",
+            "per_page must be between 1 and 100, got 101",
+        ),
+    ] {
+        for reply in [
+            app.list_events(&alice, query).await.body,
+            app.reviews(&alice, query).await.body,
+            app.list_deliveries(&alice, query).await.body,
+        ] {
+            assert_eq!(reply, json!({"detail": detail}), "{query}");
+        }
+        assert_eq!(
+            app.list_events(&alice, query).await.status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    // Numbers past u64, negative ones and words do not read at all: a JSON 400 too.
+    for query in ["?page=18446744073709551616", "?page=-1", "?per_page=many"] {
+        let reply = app.list_events(&alice, query).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
+        assert!(
+            reply.detail().starts_with("invalid query string"),
+            "{query}: {}",
+            reply.body
+        );
+    }
+    let reply = app
+        .call::<Value>(
+            reqwest::Method::GET,
+            "/api/v1/events/99999999999999999999",
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert!(reply.detail().starts_with("invalid path"), "{}", reply.body);
+    // The largest page allowed is answered, empty.
+    let last = app
+        .list_events(&alice, "?page=1000000&per_page=100")
+        .await
+        .ok();
+    assert!(last.items.is_empty());
 }

@@ -350,6 +350,8 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
         App::new()
             .wrap(from_fn(crate::request_id::middleware))
             .app_data(state.clone())
+            .app_data(routes::query_config())
+            .app_data(routes::path_config())
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))
     })

@@ -165,6 +165,7 @@ async fn a_delivery_to_the_server_is_reviewed_by_a_worker_process_woken_by_notif
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    eprintln!("the worker process posted the review {reviewed:?} after the delivery was answered");
     assert!(
         reviewed < Duration::from_secs(2),
         "reviewed {reviewed:?} after the delivery; a notification wakes the worker within 2 s"

@@ -16,12 +16,28 @@ pub struct ListQuery {
     pub event_type: Option<String>,
 }
 
+/// The last page a listing may ask for: past it, `page × per_page` stops being a sane offset.
+pub const MAX_PAGE: u64 = 1_000_000;
+/// The most items a page holds.
+pub const MAX_PER_PAGE: u64 = 100;
+
 impl ListQuery {
-    pub fn page(&self) -> Page {
-        Page {
-            page: self.page.unwrap_or(1).max(1),
-            per_page: self.per_page.unwrap_or(50).clamp(1, 100),
+    /// The page asked for (default 1, 50 items), refused with the range when out of it: no
+    /// arithmetic on user input can overflow.
+    pub fn page(&self) -> Result<Page, crate::error::ApiError> {
+        let page = self.page.unwrap_or(1);
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(crate::error::ApiError::BadRequest(format!(
+                "page must be between 1 and {MAX_PAGE}, got {page}"
+            )));
         }
+        let per_page = self.per_page.unwrap_or(50);
+        if !(1..=MAX_PER_PAGE).contains(&per_page) {
+            return Err(crate::error::ApiError::BadRequest(format!(
+                "per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}"
+            )));
+        }
+        Ok(Page { page, per_page })
     }
 
     pub fn filter(&self) -> EventFilter {

@@ -27,7 +27,7 @@ async fn events(
     CallerScope(scope): CallerScope,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<PageBody<EventBody>>, ApiError> {
-    let page = query.page();
+    let page = query.page()?;
     let events = state
         .management
         .events(&scope, &query.filter(), page)
@@ -72,7 +72,7 @@ async fn reviews(
     CallerScope(scope): CallerScope,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<PageBody<ReviewBody>>, ApiError> {
-    let page = query.page();
+    let page = query.page()?;
     let reviews = state.management.reviews(&scope, page).await?;
     Ok(web::Json(PageBody::of(page, reviews, ReviewBody::from)))
 }
@@ -83,7 +83,7 @@ async fn deliveries(
     CallerScope(scope): CallerScope,
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<PageBody<DeliveryBody>>, ApiError> {
-    let page = query.page();
+    let page = query.page()?;
     let deliveries = state.management.deliveries(&scope, page).await?;
     Ok(web::Json(PageBody::of(
         page,

@@ -9,6 +9,7 @@ pub mod webhooks;
 use actix_web::{HttpResponse, web};
 
 use crate::api::ErrorBody;
+use crate::error::ApiError;
 
 /// Every route nectr serves.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -17,6 +18,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     repos::routes(cfg);
     manage::routes(cfg);
+}
+
+/// A query string that does not read (`?page=-1`, `?page=abc`, a number past `u64`) is a JSON 400
+/// saying why, like every other refusal.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::BadRequest(format!("invalid query string: {e}")).into())
+}
+
+/// A path segment that does not read (`/api/v1/events/abc`, an id past `i64`) is a JSON 400.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|e, _| ApiError::BadRequest(format!("invalid path: {e}")).into())
 }
 
 /// JSON 404 for every path nectr does not serve.
