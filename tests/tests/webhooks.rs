@@ -708,11 +708,30 @@ async fn headers_are_logged_with_signatures_redacted(backend: Backend) {
     };
     let body = opened_pr();
     let signature = sign(CORPUS_SECRET, &body);
-    app.deliver("pull_request", "fixed-delivery-id", &body, Some(&signature))
-        .await;
+    let mut headers = vec![
+        ("Content-Type", "application/json".to_owned()),
+        ("X-GitHub-Event", "pull_request".to_owned()),
+        ("X-GitHub-Delivery", "fixed-delivery-id".to_owned()),
+        ("X-Hub-Signature-256", signature.clone()),
+    ];
+    // Headers whose names carry credentials, as a proxy or a forger may add them.
+    let credentials = [
+        ("X-Auth", "xauth-value-1"),
+        ("X-Password", "xpassword-value-2"),
+        ("X-Access-Key", "xaccesskey-value-3"),
+    ];
+    headers.extend(credentials.iter().map(|(n, v)| (*n, (*v).to_owned())));
+    assert_eq!(
+        app.post(&headers, body.clone()).await.status,
+        StatusCode::OK
+    );
     let row = &app.deliveries().await[0];
     let headers: Value = serde_json::from_str(&row.headers).unwrap();
     assert_eq!(headers["x-hub-signature-256"], "[REDACTED]");
+    for (name, value) in credentials {
+        assert_eq!(headers[name.to_ascii_lowercase()], "[REDACTED]", "{name}");
+        assert!(!row.headers.contains(value), "{name} stored");
+    }
     assert_eq!(headers["x-github-event"], "pull_request");
     assert!(!row.headers.contains(&signature[7..]));
     assert_eq!(row.delivery_id.as_deref(), Some("fixed-delivery-id"));

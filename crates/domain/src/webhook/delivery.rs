@@ -109,15 +109,25 @@ pub struct DeliveryRecord {
 
 const REDACTED: &str = "[REDACTED]";
 
-/// Whether a header may carry a credential: its value never reaches storage or logs.
+/// Words that, anywhere in a header's name, mean its value may be a credential.
+const SENSITIVE_WORDS: [&str; 10] = [
+    "auth",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "key",
+    "cookie",
+    "signature",
+    "credential",
+    "session",
+];
+
+/// Whether a header may carry a credential (`Authorization`, `X-Auth`, `X-Password`,
+/// `X-Access-Key`, `Cookie`, `X-Hub-Signature-256`, …): its value never reaches storage or logs.
 pub fn is_sensitive_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
-    matches!(
-        name.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || ["signature", "secret", "token", "api-key", "apikey"]
-        .iter()
-        .any(|s| name.contains(s))
+    SENSITIVE_WORDS.iter().any(|word| name.contains(word))
 }
 
 /// Lower-cases header names and redacts the values of sensitive ones.
@@ -160,6 +170,35 @@ mod tests {
                 ("x-github-event".into(), "push".into()),
             ]
         );
+    }
+
+    #[test]
+    fn headers_whose_names_carry_credentials_are_redacted_and_github_s_are_kept() {
+        for name in [
+            "X-Auth",
+            "X-Password",
+            "X-Access-Key",
+            "X-Api-Key",
+            "X-Auth-Token",
+            "X-Client-Secret",
+            "X-Session-Id",
+            "X-Credentials",
+        ] {
+            assert!(is_sensitive_header(name), "{name}");
+        }
+        for name in [
+            "X-GitHub-Event",
+            "X-GitHub-Delivery",
+            "X-GitHub-Hook-ID",
+            "X-GitHub-Hook-Installation-Target-Type",
+            "X-GitHub-Hook-Installation-Target-ID",
+            "User-Agent",
+            "Content-Type",
+            "Content-Length",
+            "Accept",
+        ] {
+            assert!(!is_sensitive_header(name), "{name}");
+        }
     }
 
     #[test]
