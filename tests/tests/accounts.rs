@@ -26,6 +26,7 @@ on_both_backends!(
     encryption_keys_rotate_without_losing_a_secret,
     a_connected_repository_is_reviewed_with_its_users_token,
     out_of_range_query_values_are_refused_with_a_clear_detail,
+    production_sessions_use_a_host_prefixed_secure_cookie,
 );
 
 const WEB: &str = "acme/web";
@@ -58,7 +59,7 @@ fn set_cookie(response: &reqwest::Response) -> Option<(String, String)> {
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("nectr_session="))?;
+        .find(|v| v.starts_with("nectr_session=") || v.starts_with("__Host-nectr_session="))?;
     let pair = header.split(';').next().unwrap().to_owned();
     Some((pair, header))
 }
@@ -721,4 +722,33 @@ async fn out_of_range_query_values_are_refused_with_a_clear_detail(backend: Back
         .await
         .ok();
     assert!(last.items.is_empty());
+}
+
+async fn production_sessions_use_a_host_prefixed_secure_cookie(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[WEB])
+        .await;
+    let production = [
+        ("APP_ENV", "production"),
+        ("GITHUB_WEBHOOK_SECRET", "a-production-webhook-secret-0123"),
+    ];
+    let Some(app) = start(backend, &github, &production).await else {
+        return;
+    };
+    let state = begin(&app).await;
+    let response = callback(&app, "code-alice", &state).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let (pair, attributes) = set_cookie(&response).unwrap();
+    assert!(pair.starts_with("__Host-nectr_session="), "{attributes}");
+    for attribute in ["Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(attributes.contains(attribute), "{attribute}: {attributes}");
+    }
+    assert!(!attributes.contains("Domain"), "{attributes}");
+    let session = Session(pair.clone());
+    assert_eq!(app.me(&session).await.ok().login, "alice");
+    // The unprefixed name is not a session in production.
+    let unprefixed = Session(pair.replacen("__Host-", "", 1));
+    assert_eq!(app.me(&unprefixed).await.status, StatusCode::UNAUTHORIZED);
 }

@@ -31,6 +31,7 @@ on_both_backends!(
     health_reports_the_database,
     unknown_paths_get_a_json_404,
     headers_are_logged_with_signatures_redacted,
+    every_answer_carries_the_security_headers,
 );
 
 const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -745,4 +746,47 @@ async fn headers_are_logged_with_signatures_redacted(backend: Backend) {
     );
     assert_eq!(row.body_size, body.len() as i64);
     assert_eq!(row.body_sha256.as_deref().map(str::len), Some(64));
+}
+
+async fn every_answer_carries_the_security_headers(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let get = |path: &str| app.client.get(format!("{}{path}", app.address)).send();
+    let forged = app
+        .client
+        .post(app.webhook_url())
+        .header("content-type", "application/json")
+        .header("x-github-event", "ping")
+        .header("x-github-delivery", delivery_id())
+        .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+        .body(r#"{"zen":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let responses = [
+        ("/health", get("/health").await.unwrap()),
+        ("/livez", get("/livez").await.unwrap()),
+        ("/nope", get("/nope").await.unwrap()),
+        ("/api/v1/events", get("/api/v1/events").await.unwrap()),
+        ("/auth/me", get("/auth/me").await.unwrap()),
+        ("webhook", forged),
+    ];
+    for (path, response) in &responses {
+        let headers = response.headers();
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        assert_eq!(
+            headers["content-security-policy"], "frame-ancestors 'none'",
+            "{path}"
+        );
+        let private = path.starts_with("/api/") || path.starts_with("/auth/") || *path == "webhook";
+        assert_eq!(
+            headers.get("cache-control").map(|v| v.to_str().unwrap()),
+            private.then_some("no-store"),
+            "{path}"
+        );
+    }
 }

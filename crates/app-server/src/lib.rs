@@ -7,6 +7,7 @@ pub mod error;
 pub mod keys;
 pub mod request_id;
 pub mod routes;
+pub mod security;
 pub mod session;
 pub mod settings;
 pub mod startup;

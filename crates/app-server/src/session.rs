@@ -15,7 +15,16 @@ use domain::accounts::{Scope, User};
 use crate::error::ApiError;
 use crate::startup::AppState;
 
+/// The session cookie's name in development (plain HTTP).
 pub const COOKIE: &str = "nectr_session";
+/// Its name in production: the `__Host-` prefix makes browsers accept it only when `Secure`, for
+/// path `/` and without a `Domain`, so a sibling subdomain cannot plant or overwrite it.
+pub const SECURE_COOKIE: &str = "__Host-nectr_session";
+
+/// The session cookie's name for a server whose cookies are `Secure` (production) or not.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { SECURE_COOKIE } else { COOKIE }
+}
 
 fn sign(key: &ring::hmac::Key, token: &str) -> String {
     URL_SAFE_NO_PAD.encode(ring::hmac::sign(key, token.as_bytes()))
@@ -36,7 +45,7 @@ pub fn verified_token<'a>(key: &ring::hmac::Key, value: &'a str) -> Option<&'a s
 
 /// The session cookie: HttpOnly, SameSite=Lax, Secure in production.
 pub fn cookie(value: String, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
-    Cookie::build(COOKIE, value)
+    Cookie::build(cookie_name(secure), value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -56,7 +65,7 @@ pub fn removal(secure: bool) -> Cookie<'static> {
 
 /// The session token of a request's cookie, when its signature checks out.
 pub fn session_token(state: &AppState, req: &HttpRequest) -> Option<String> {
-    let value = req.cookie(COOKIE)?;
+    let value = req.cookie(cookie_name(state.secure_cookies))?;
     verified_token(&state.session_key, value.value()).map(str::to_owned)
 }
 

@@ -348,6 +348,8 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
         .unwrap_or_default();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(crate::security::no_store))
+            .wrap(crate::security::headers())
             .wrap(from_fn(crate::request_id::middleware))
             .app_data(state.clone())
             .app_data(routes::query_config())
