@@ -64,8 +64,14 @@ fn set_cookie(response: &reqwest::Response) -> Option<(String, String)> {
     Some((pair, header))
 }
 
-/// The `state` GitHub is sent to carry back.
-async fn begin(app: &TestApp) -> String {
+/// A sign-in started by one browser: the `state` GitHub is sent to carry back, and the cookie
+/// (`name=value`) that binds it to that browser.
+struct Started {
+    state: String,
+    cookie: String,
+}
+
+async fn begin(app: &TestApp) -> Started {
     let response = browser()
         .get(format!("{}/auth/github", app.address))
         .send()
@@ -73,28 +79,47 @@ async fn begin(app: &TestApp) -> String {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FOUND);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    location
+    let state = location
         .split(['?', '&'])
         .find_map(|p| p.strip_prefix("state="))
         .unwrap()
-        .to_owned()
+        .to_owned();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|pair| pair.contains("nectr_oauth_state="))
+        .expect("a sign-in state cookie");
+    Started { state, cookie }
 }
 
-async fn callback(app: &TestApp, code: &str, state: &str) -> reqwest::Response {
-    browser()
-        .get(format!(
-            "{}/auth/github/callback?code={code}&state={state}",
-            app.address
-        ))
-        .send()
-        .await
-        .unwrap()
+/// GitHub's redirect back, from a browser holding `cookie` (none: another browser).
+async fn callback_from(
+    app: &TestApp,
+    code: &str,
+    state: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut request = browser().get(format!(
+        "{}/auth/github/callback?code={code}&state={state}",
+        app.address
+    ));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.unwrap()
+}
+
+/// GitHub's redirect back to the browser that started the sign-in.
+async fn callback(app: &TestApp, code: &str, started: &Started) -> reqwest::Response {
+    callback_from(app, code, &started.state, Some(&started.cookie)).await
 }
 
 /// Signs in with `code` and returns the browser's session (`nectr_session=…`).
 async fn sign_in(app: &TestApp, code: &str) -> Session {
-    let state = begin(app).await;
-    let response = callback(app, code, &state).await;
+    let started = begin(app).await;
+    let response = callback(app, code, &started).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     Session(set_cookie(&response).expect("a session cookie").0)
 }
@@ -164,8 +189,46 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
         .find_map(|p| p.strip_prefix("state="))
         .unwrap()
         .to_owned();
+    let (state_cookie, state_attributes) = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with("nectr_oauth_state="))
+        .map(|v| (v.split(';').next().unwrap().to_owned(), v))
+        .expect("the state is bound to this browser by a cookie");
+    assert!(
+        state_attributes.contains("HttpOnly") && state_attributes.contains("SameSite=Lax"),
+        "{state_attributes}"
+    );
+    let started = Started {
+        state: state.clone(),
+        cookie: state_cookie,
+    };
 
-    let response = callback(&app, "code-alice", &state).await;
+    // GitHub sends another browser back with this state (a login CSRF link): refused, and the state
+    // still serves the browser that started the sign-in.
+    let other = callback_from(&app, "code-alice", &state, None).await;
+    assert_eq!(other.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        set_cookie(&other).is_none(),
+        "no session for the other browser"
+    );
+    let detail = other.json::<Value>().await.unwrap()["detail"].clone();
+    assert_eq!(
+        detail,
+        "this sign-in was started in another browser (or its cookie expired); start again at /auth/github"
+    );
+    let theirs = begin(&app).await;
+    assert_eq!(
+        callback_from(&app, "code-alice", &state, Some(&theirs.cookie))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST,
+        "a cookie of another sign-in does not match"
+    );
+
+    let response = callback(&app, "code-alice", &started).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers()["location"], "/auth/me");
     let (cookie, attributes) = set_cookie(&response).unwrap();
@@ -177,7 +240,7 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
 
     // The state is single use; forged and expired states are refused; nothing signs in.
     let (status, body) = {
-        let r = callback(&app, "code-alice", &state).await;
+        let r = callback(&app, "code-alice", &started).await;
         (r.status(), r.json::<Value>().await.unwrap())
     };
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -188,7 +251,14 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
             .contains("unknown, used or expired sign-in state")
     );
     assert_eq!(
-        callback(&app, "code-alice", "forged-state").await.status(),
+        callback_from(
+            &app,
+            "code-alice",
+            "forged-state",
+            Some("nectr_oauth_state=forged-state")
+        )
+        .await
+        .status(),
         StatusCode::BAD_REQUEST
     );
     let expired = "an-expired-state-made-eleven-minutes-ago";
@@ -200,12 +270,19 @@ async fn signing_in_checks_a_single_use_state_and_starts_a_signed_session(backen
         .await
         .unwrap();
     assert_eq!(
-        callback(&app, "code-alice", expired).await.status(),
+        callback_from(
+            &app,
+            "code-alice",
+            expired,
+            Some(&format!("nectr_oauth_state={expired}"))
+        )
+        .await
+        .status(),
         StatusCode::BAD_REQUEST
     );
     // A code GitHub does not accept.
-    let state = begin(&app).await;
-    let response = callback(&app, "stale-code", &state).await;
+    let started = begin(&app).await;
+    let response = callback(&app, "stale-code", &started).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(
         response
@@ -736,8 +813,9 @@ async fn production_sessions_use_a_host_prefixed_secure_cookie(backend: Backend)
     let Some(app) = start(backend, &github, &production).await else {
         return;
     };
-    let state = begin(&app).await;
-    let response = callback(&app, "code-alice", &state).await;
+    let started = begin(&app).await;
+    assert!(started.cookie.starts_with("__Host-nectr_oauth_state="));
+    let response = callback(&app, "code-alice", &started).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(response.headers()["cache-control"], "no-store");
     let (pair, attributes) = set_cookie(&response).unwrap();

@@ -63,6 +63,45 @@ pub fn removal(secure: bool) -> Cookie<'static> {
     cookie
 }
 
+/// The cookie that binds a sign-in to the browser that started it (development name; `__Host-`
+/// prefixed in production).
+pub fn state_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-nectr_oauth_state"
+    } else {
+        "nectr_oauth_state"
+    }
+}
+
+/// The sign-in state, kept by the browser that left for GitHub for as long as the state lives.
+/// `SameSite=Lax`, so it comes back on GitHub's top-level redirect to the callback.
+pub fn state_cookie(state: String, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
+    Cookie::build(state_cookie_name(secure), state)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .max_age(time::Duration::seconds(
+            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .finish()
+}
+
+/// A cookie that clears the sign-in state cookie.
+pub fn state_removal(secure: bool) -> Cookie<'static> {
+    let mut cookie = state_cookie(String::new(), std::time::Duration::ZERO, secure);
+    cookie.make_removal();
+    cookie
+}
+
+/// Whether the callback's `state` is the one this browser was given (compared through their
+/// digests, so the time taken says nothing about the value).
+pub fn state_matches(req: &HttpRequest, secure: bool, state: &str) -> bool {
+    req.cookie(state_cookie_name(secure)).is_some_and(|c| {
+        domain::accounts::tokens::hash(c.value()) == domain::accounts::tokens::hash(state)
+    })
+}
+
 /// The session token of a request's cookie, when its signature checks out.
 pub fn session_token(state: &AppState, req: &HttpRequest) -> Option<String> {
     let value = req.cookie(cookie_name(state.secure_cookies))?;

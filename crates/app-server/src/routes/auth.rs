@@ -18,10 +18,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/auth/logout", web::post().to(logout));
 }
 
-/// `GET /auth/github`
+/// `GET /auth/github`: the state goes to GitHub and into a short-lived cookie of this browser, so
+/// only this browser can come back with it (no login CSRF).
 async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let (_, url) = state.accounts.start_sign_in(Utc::now()).await?;
+    let (oauth_state, url) = state.accounts.start_sign_in(Utc::now()).await?;
+    let ttl = state.accounts.policy().state_ttl;
     Ok(HttpResponse::Found()
+        .cookie(session::state_cookie(
+            oauth_state,
+            ttl,
+            state.secure_cookies,
+        ))
         .insert_header((header::LOCATION, url))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
@@ -31,6 +38,7 @@ async fn start(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
 async fn callback(
     state: web::Data<AppState>,
     query: web::Query<CallbackQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(error) = &query.error {
         return Err(ApiError::BadRequest(format!(
@@ -42,6 +50,13 @@ async fn callback(
             "the callback needs code and state; start again at /auth/github".into(),
         ));
     };
+    // A state from another browser (someone else's sign-in link) never signs this one in.
+    if !session::state_matches(&req, state.secure_cookies, oauth_state) {
+        return Err(ApiError::BadRequest(
+            "this sign-in was started in another browser (or its cookie expired); start again at /auth/github"
+                .into(),
+        ));
+    }
     let signed_in = state
         .accounts
         .finish_sign_in(oauth_state, code, Utc::now())
@@ -53,6 +68,7 @@ async fn callback(
             ttl,
             state.secure_cookies,
         ))
+        .cookie(session::state_removal(state.secure_cookies))
         .insert_header((header::LOCATION, state.after_sign_in.clone()))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
