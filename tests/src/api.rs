@@ -49,7 +49,12 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
+        let state_changing = method != Method::GET;
         let mut request = client.request(method, format!("{}{path}", self.address));
+        if state_changing {
+            // As the management API is documented: JSON from nectr's own origin.
+            request = request.header("content-type", "application/json");
+        }
         if let Some(session) = session {
             request = request.header("cookie", &session.0);
         }

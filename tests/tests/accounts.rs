@@ -27,6 +27,7 @@ on_both_backends!(
     a_connected_repository_is_reviewed_with_its_users_token,
     out_of_range_query_values_are_refused_with_a_clear_detail,
     production_sessions_use_a_host_prefixed_secure_cookie,
+    cross_site_state_changes_are_refused_and_same_origin_json_works,
 );
 
 const WEB: &str = "acme/web";
@@ -829,4 +830,140 @@ async fn production_sessions_use_a_host_prefixed_secure_cookie(backend: Backend)
     // The unprefixed name is not a session in production.
     let unprefixed = Session(pair.replacen("__Host-", "", 1));
     assert_eq!(app.me(&unprefixed).await.status, StatusCode::UNAUTHORIZED);
+}
+
+async fn cross_site_state_changes_are_refused_and_same_origin_json_works(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[WEB])
+        .await;
+    github.keep_hooks().await;
+    let Some(app) = start(backend, &github, &[]).await else {
+        return;
+    };
+    let alice = sign_in(&app, "code-alice").await;
+    let send = |method: reqwest::Method, path: &str, headers: &[(&str, &str)], body: &str| {
+        let mut request = browser()
+            .request(method, format!("{}{path}", app.address))
+            .header("cookie", &alice.0)
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+    let install = "/api/v1/repos/acme/web/install";
+    let form = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("origin", "https://evil.example"),
+    ];
+    let attacks = [
+        (
+            reqwest::Method::POST,
+            install,
+            &form[..],
+            "a=1",
+            "Origin https://evil.example is not this server's",
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/repos/acme/web/rotate-secret",
+            &[("content-type", "text/plain")][..],
+            "x",
+            "need Content-Type: application/json",
+        ),
+        (
+            reqwest::Method::POST,
+            "/auth/logout",
+            &[
+                ("origin", "https://evil.example"),
+                ("content-type", "application/json"),
+            ][..],
+            "",
+            "is not this server's",
+        ),
+        (
+            reqwest::Method::DELETE,
+            install,
+            &[
+                ("sec-fetch-site", "cross-site"),
+                ("content-type", "application/json"),
+            ][..],
+            "",
+            "Sec-Fetch-Site: cross-site",
+        ),
+        (
+            reqwest::Method::POST,
+            install,
+            &[][..],
+            "",
+            "need Content-Type: application/json",
+        ),
+    ];
+    for (method, path, headers, body, why) in attacks {
+        let response = send(method.clone(), path, headers, body).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+        let detail = response.json::<Value>().await.unwrap()["detail"].clone();
+        assert!(
+            detail.as_str().unwrap().contains(why),
+            "{method} {path}: {detail}"
+        );
+    }
+    assert!(
+        github.created_hooks(WEB).await.is_empty(),
+        "nothing was connected"
+    );
+    assert_eq!(
+        app.me(&alice).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+
+    // JSON from nectr's own origin (BACKEND_URL) works without extra steps, as documented.
+    let own = [
+        ("content-type", "application/json"),
+        ("origin", "https://nectr.example"),
+        ("sec-fetch-site", "same-origin"),
+    ];
+    let response = send(reqwest::Method::POST, install, &own, "")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    // An HTML form of this session carries its token instead of a JSON content type.
+    let token_value = alice
+        .0
+        .split_once('=')
+        .unwrap()
+        .1
+        .split_once('.')
+        .unwrap()
+        .0;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, TEST_SESSION_KEY.as_bytes());
+    let token = app_server::csrf::token(&key, token_value);
+    let with_token = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-csrf-token", token.as_str()),
+    ];
+    let response = send(
+        reqwest::Method::POST,
+        "/api/v1/repos/acme/web/rotate-secret",
+        &with_token,
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let forged = [
+        ("content-type", "application/x-www-form-urlencoded"),
+        ("x-csrf-token", "forged"),
+    ];
+    let response = send(
+        reqwest::Method::POST,
+        "/api/v1/repos/acme/web/rotate-secret",
+        &forged,
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }

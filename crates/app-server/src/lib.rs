@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod csrf;
 pub mod error;
 pub mod keys;
 pub mod request_id;

@@ -37,6 +37,9 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// Where the browser goes after signing in (`FRONTEND_URL`, else `/auth/me`).
     pub after_sign_in: String,
+    /// nectr's own origin (`scheme://host[:port]` of `BACKEND_URL`), when known: the only `Origin`
+    /// a state-changing request may come from. Without it, the request's `Host` is.
+    pub own_origin: Option<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -183,7 +186,19 @@ fn app_state(
             .frontend_url
             .clone()
             .unwrap_or_else(|| "/auth/me".to_owned()),
+        own_origin: settings.server.backend_url.as_deref().map(origin_of),
     })
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let host = rest.split('/').next().unwrap_or(rest);
+            format!("{scheme}://{host}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 fn hostname() -> String {
@@ -348,6 +363,7 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
         .unwrap_or_default();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(crate::csrf::guard))
             .wrap(from_fn(crate::security::no_store))
             .wrap(crate::security::headers())
             .wrap(from_fn(crate::request_id::middleware))
