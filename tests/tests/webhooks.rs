@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::type_complexity)]
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use domain::accounts::InstallationRegistry;
 
@@ -32,6 +33,8 @@ on_both_backends!(
     unknown_paths_get_a_json_404,
     headers_are_logged_with_signatures_redacted,
     every_answer_carries_the_security_headers,
+    a_stalled_body_is_answered_408_and_logged_while_health_answers,
+    past_the_buffered_bytes_budget_new_bodies_get_503_with_retry_after,
 );
 
 const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -789,4 +792,138 @@ async fn every_answer_carries_the_security_headers(backend: Backend) {
             "{path}"
         );
     }
+}
+
+/// Opens a connection and sends a webhook request's head and the first `sent` bytes of a body of
+/// `declared` bytes, then nothing more.
+async fn stall(app: &TestApp, declared: usize, sent: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", app.port))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: {}\r\nContent-Length: {declared}\r\n\r\n",
+        delivery_id()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; sent]).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+/// The status line the server sends on `stream`, within `patience`.
+async fn status_line(stream: &mut tokio::net::TcpStream, patience: Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut buffer = vec![0u8; 4096];
+    let read = tokio::time::timeout(patience, stream.read(&mut buffer))
+        .await
+        .expect("an answer within the deadline")
+        .unwrap();
+    String::from_utf8_lossy(&buffer[..read])
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn a_stalled_body_is_answered_408_and_logged_while_health_answers(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
+            ("BODY_READ_TIMEOUT_SECONDS", "1"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let mut stalled = stall(&app, 28_011, 1).await;
+    // Meanwhile a normal client is answered at once.
+    let health = app
+        .client
+        .get(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let line = status_line(&mut stalled, Duration::from_secs(5)).await;
+    assert!(line.starts_with("HTTP/1.1 408"), "{line}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    let row = &app.deliveries().await[0];
+    assert_eq!(
+        (row.status_code, row.cause.as_deref(), row.body_size),
+        (408, Some("body_timeout"), 1)
+    );
+    assert_eq!(
+        row.detail.as_deref(),
+        Some("The request body did not arrive within 1 s")
+    );
+}
+
+async fn past_the_buffered_bytes_budget_new_bodies_get_503_with_retry_after(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
+            ("BODY_READ_TIMEOUT_SECONDS", "2"),
+            ("MAX_BUFFERED_BODY_BYTES", "40000"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    // One slow body holds 30,000 bytes of the 40,000.
+    let mut slow = stall(&app, 35_000, 30_000).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body = opened_pr();
+    let padded = {
+        // A real delivery of about 15 KB: past what is left of the budget.
+        let mut payload: Value = serde_json::from_slice(&body).unwrap();
+        payload["pull_request"]["body"] = json!("x".repeat(15_000));
+        payload.to_string().into_bytes()
+    };
+    let refused = app
+        .client
+        .post(app.webhook_url())
+        .header("content-type", "application/json")
+        .header("x-github-event", "pull_request")
+        .header("x-github-delivery", delivery_id())
+        .header("x-hub-signature-256", sign(CORPUS_SECRET, &padded))
+        .body(padded.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers()["retry-after"], "5");
+    assert_eq!(
+        refused.json::<Value>().await.unwrap(),
+        json!({"detail": "Too many deliveries are being received at once; retry shortly"})
+    );
+    // The slow body runs out of time and gives its bytes back: the same delivery is now accepted.
+    let line = status_line(&mut slow, Duration::from_secs(5)).await;
+    assert!(line.starts_with("HTTP/1.1 408"), "{line}");
+    let accepted = deliver_signed(&app, "pull_request", &delivery_id(), &padded).await;
+    assert_eq!(accepted.body["status"], "received", "{}", accepted.body);
+    let causes: Vec<Option<String>> = app
+        .deliveries()
+        .await
+        .into_iter()
+        .map(|d| d.cause)
+        .collect();
+    assert_eq!(
+        causes,
+        [
+            Some("overloaded".to_owned()),
+            Some("body_timeout".to_owned()),
+            None
+        ]
+    );
 }

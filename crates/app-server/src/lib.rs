@@ -6,6 +6,7 @@ pub mod cli;
 pub mod csrf;
 pub mod error;
 pub mod keys;
+pub mod limits;
 pub mod request_id;
 pub mod routes;
 pub mod security;

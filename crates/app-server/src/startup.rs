@@ -31,6 +31,10 @@ pub struct AppState {
     pub store_health: Arc<dyn StoreHealth>,
     /// The webhook endpoint's body limit.
     pub max_body_bytes: usize,
+    /// How long a webhook body may take to arrive.
+    pub body_read_timeout: std::time::Duration,
+    /// Bytes buffered across all in-flight webhook bodies.
+    pub body_budget: Arc<crate::limits::BodyBudget>,
     /// Signs session cookies (`SESSION_KEY`).
     pub session_key: Arc<ring::hmac::Key>,
     /// Session cookies are `Secure` in production.
@@ -179,6 +183,8 @@ fn app_state(
         management: store.clone(),
         store_health: store,
         max_body_bytes,
+        body_read_timeout: settings.server.body_read_timeout,
+        body_budget: crate::limits::BodyBudget::new(settings.server.max_buffered_body_bytes),
         session_key: keys.session.clone(),
         secure_cookies: settings.env == AppEnv::Production,
         after_sign_in: settings
@@ -253,7 +259,7 @@ impl Application {
         } else {
             None
         };
-        let server = serve(listener, state)?;
+        let server = serve(listener, state, settings.server.max_connections)?;
         tracing::info!(port, env = ?settings.env, workers = workers.is_some(), "nectr listening");
         Ok(Self {
             port,
@@ -355,7 +361,14 @@ impl ShutdownSignal {
     }
 }
 
-fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+fn serve(
+    listener: TcpListener,
+    state: AppState,
+    max_connections: usize,
+) -> Result<Server, StartupError> {
+    // actix counts connections per server thread (one per core by default).
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let per_thread = max_connections.div_ceil(threads).max(1);
     let state = web::Data::new(state);
     let address = listener
         .local_addr()
@@ -373,6 +386,8 @@ fn serve(listener: TcpListener, state: AppState) -> Result<Server, StartupError>
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))
     })
+    .workers(threads)
+    .max_connections(per_thread)
     .listen(listener)
     .map_err(|source| StartupError::Bind { address, source })?
     .disable_signals()

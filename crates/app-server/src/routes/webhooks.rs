@@ -3,7 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::webhook::ingest::{DeliveryRequest, RequestBody};
+use domain::webhook::delivery::RejectionCause;
+use domain::webhook::ingest::{DeliveryRequest, IngestOutcome, RequestBody};
 use futures_util::StreamExt;
 
 use crate::api::webhooks::WebhookAnswer;
@@ -29,16 +30,34 @@ async fn github(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
 
-    // Read at most `limit` bytes; a larger body is refused without being buffered.
+    // Read at most `limit` bytes, within the read deadline and the budget shared by all bodies; a
+    // larger, slower or unaffordable body is refused without being buffered further.
+    let deadline = tokio::time::Instant::now() + state.body_read_timeout;
+    let mut reservation = state.body_budget.reservation();
     let mut body = web::BytesMut::new();
-    let mut too_large = declared.filter(|size| *size > limit as u64);
-    while too_large.is_none() {
-        let Some(chunk) = payload.next().await else {
-            break;
+    let mut stopped = declared
+        .filter(|size| *size > limit as u64)
+        .map(|size| RequestBody::TooLarge { size });
+    while stopped.is_none() {
+        let chunk = match tokio::time::timeout_at(deadline, payload.next()).await {
+            Err(_) => {
+                stopped = Some(RequestBody::TimedOut {
+                    received: body.len() as u64,
+                    seconds: state.body_read_timeout.as_secs(),
+                });
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(chunk)) => chunk.map_err(|e| ApiError::BadBody(e.to_string()))?,
         };
-        let chunk = chunk.map_err(|e| ApiError::BadBody(e.to_string()))?;
         if body.len() + chunk.len() > limit {
-            too_large = Some((body.len() + chunk.len()) as u64);
+            stopped = Some(RequestBody::TooLarge {
+                size: (body.len() + chunk.len()) as u64,
+            });
+        } else if !reservation.grow(chunk.len()) {
+            stopped = Some(RequestBody::Overloaded {
+                received: body.len() as u64,
+            });
         } else {
             body.extend_from_slice(&chunk);
         }
@@ -49,15 +68,23 @@ async fn github(
         .iter()
         .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
         .collect();
-    let body = match too_large {
-        Some(size) => RequestBody::TooLarge { size },
-        None => RequestBody::Complete(&body),
-    };
+    let body = stopped.unwrap_or(RequestBody::Complete(&body));
     let outcome = state
         .ingest
         .ingest(DeliveryRequest { headers, body })
         .await
         .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
     let status = StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    Ok(HttpResponse::build(status).json(WebhookAnswer::from(&outcome)))
+    let mut answer = HttpResponse::build(status);
+    match &outcome {
+        // The rest of the body is not read: the connection is closed, not kept for another request.
+        IngestOutcome::Rejected(RejectionCause::BodyTimeout { .. }) => {
+            answer.force_close();
+        }
+        IngestOutcome::Rejected(RejectionCause::Overloaded) => {
+            answer.force_close().insert_header(("Retry-After", "5"));
+        }
+        _ => {}
+    }
+    Ok(answer.json(WebhookAnswer::from(&outcome)))
 }

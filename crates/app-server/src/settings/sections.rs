@@ -25,6 +25,14 @@ pub struct ServerSettings {
     pub frontend_url: Option<String>,
     /// Whether `serve` runs review workers beside the HTTP server (`serve --no-workers` turns it off).
     pub run_workers: bool,
+    /// `BODY_READ_TIMEOUT_SECONDS` (10): a webhook body not read whole by then is answered `408`.
+    pub body_read_timeout: Duration,
+    /// `MAX_BUFFERED_BODY_BYTES` (256 MiB): bytes buffered across all in-flight bodies; past it, new
+    /// bodies are answered `503` with `Retry-After`.
+    pub max_buffered_body_bytes: usize,
+    /// `MAX_CONNECTIONS` (10,000): open connections at most, across the server's threads; more wait
+    /// in the listen backlog.
+    pub max_connections: usize,
 }
 
 pub(super) fn server(vars: &Vars, env: AppEnv) -> Result<ServerSettings, SettingsError> {
@@ -52,6 +60,13 @@ pub(super) fn server(vars: &Vars, env: AppEnv) -> Result<ServerSettings, Setting
         backend_url: vars.url("BACKEND_URL", None)?,
         frontend_url: vars.url("FRONTEND_URL", None)?,
         run_workers: true,
+        body_read_timeout: Duration::from_secs(vars.number("BODY_READ_TIMEOUT_SECONDS", 10, 1)?),
+        max_buffered_body_bytes: vars.number_usize(
+            "MAX_BUFFERED_BODY_BYTES",
+            256 * 1024 * 1024,
+            1024,
+        )?,
+        max_connections: vars.number_usize("MAX_CONNECTIONS", 10_000, 1)?,
     })
 }
 

@@ -29,7 +29,9 @@ impl DeliveryOutcome {
 /// Why a delivery was refused: each maps to one HTTP status and a clear `detail`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RejectionCause {
-    PayloadTooLarge { limit: usize },
+    PayloadTooLarge {
+        limit: usize,
+    },
     UnsupportedMediaType(Option<String>),
     MissingEventHeader,
     MissingDeliveryId,
@@ -38,6 +40,12 @@ pub enum RejectionCause {
     InvalidPayload(String),
     Signature(SignatureError),
     NoSecretConfigured,
+    /// The body did not arrive within the read deadline (a stalled or very slow sender).
+    BodyTimeout {
+        seconds: u64,
+    },
+    /// Too many bytes are being received at once: the sender should retry later.
+    Overloaded,
 }
 
 impl RejectionCause {
@@ -53,6 +61,8 @@ impl RejectionCause {
             Self::InvalidPayload(_) => "invalid_payload",
             Self::Signature(e) => e.cause(),
             Self::NoSecretConfigured => "no_secret_configured",
+            Self::BodyTimeout { .. } => "body_timeout",
+            Self::Overloaded => "overloaded",
         }
     }
 
@@ -62,6 +72,8 @@ impl RejectionCause {
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Signature(_) | Self::NoSecretConfigured => 403,
+            Self::BodyTimeout { .. } => 408,
+            Self::Overloaded => 503,
             _ => 400,
         }
     }
@@ -83,6 +95,12 @@ impl RejectionCause {
             Self::MalformedJson(why) => format!("Malformed JSON payload: {why}"),
             Self::InvalidPayload(why) => format!("Invalid payload: {why}"),
             Self::Signature(_) | Self::NoSecretConfigured => "Invalid webhook signature".to_owned(),
+            Self::BodyTimeout { seconds } => {
+                format!("The request body did not arrive within {seconds} s")
+            }
+            Self::Overloaded => {
+                "Too many deliveries are being received at once; retry shortly".to_owned()
+            }
         }
     }
 }

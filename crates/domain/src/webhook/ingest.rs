@@ -75,9 +75,24 @@ impl IngestService {
         let (body, body_size) = match request.body {
             RequestBody::Complete(bytes) => (Some(bytes), bytes.len() as u64),
             RequestBody::TooLarge { size } => (None, size),
+            RequestBody::TimedOut { received, .. } | RequestBody::Overloaded { received } => {
+                (None, received)
+            }
         };
         let payload = body.map(|b| self.ports.payloads.read(b));
         let record = log_record(&request, payload.as_ref(), body, body_size, received_at);
+        // A body that never arrived whole is refused before anything is read of it.
+        match request.body {
+            RequestBody::TimedOut { seconds, .. } => {
+                return self
+                    .reject(record, RejectionCause::BodyTimeout { seconds })
+                    .await;
+            }
+            RequestBody::Overloaded { .. } => {
+                return self.reject(record, RejectionCause::Overloaded).await;
+            }
+            RequestBody::Complete(_) | RequestBody::TooLarge { .. } => {}
+        }
         if request
             .header("x-github-hook-installation-target-type")
             .is_some_and(|t| t.eq_ignore_ascii_case("integration"))

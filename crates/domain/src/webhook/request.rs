@@ -43,6 +43,16 @@ pub enum RequestBody<'a> {
     TooLarge {
         size: u64,
     },
+    /// The body stalled: `received` bytes came within the read deadline of `seconds`.
+    TimedOut {
+        received: u64,
+        seconds: u64,
+    },
+    /// Reading stopped after `received` bytes: the server's budget of bytes buffered across all
+    /// in-flight bodies is spent.
+    Overloaded {
+        received: u64,
+    },
 }
 
 /// One request to the webhook endpoint.
