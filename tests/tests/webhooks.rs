@@ -35,6 +35,7 @@ on_both_backends!(
     every_answer_carries_the_security_headers,
     a_stalled_body_is_answered_408_and_logged_while_health_answers,
     past_the_buffered_bytes_budget_new_bodies_get_503_with_retry_after,
+    a_forged_request_stores_a_bounded_row_and_long_names_are_refused,
 );
 
 const SHA_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -926,4 +927,92 @@ async fn past_the_buffered_bytes_budget_new_bodies_get_503_with_retry_after(back
             None
         ]
     );
+}
+
+async fn a_forged_request_stores_a_bounded_row_and_long_names_are_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let body = opened_pr();
+    let pad = "p".repeat(16_000);
+    let extra: Vec<String> = (0..20).map(|i| format!("X-Extra-{i}")).collect();
+    let mut headers = vec![
+        ("Content-Type", "application/json".to_owned()),
+        ("X-GitHub-Event", "pull_request".to_owned()),
+        ("X-GitHub-Delivery", delivery_id()),
+        ("X-Hub-Signature-256", format!("sha256={}", "0".repeat(64))),
+        ("User-Agent", "u".repeat(4_000)),
+        ("X-Pad", pad),
+    ];
+    headers.extend(extra.iter().map(|n| (n.as_str(), "v".repeat(100))));
+    assert_eq!(
+        app.post(&headers, body.clone()).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // Over-long or malformed event names are refused, and logged cut short.
+    let long_event = "a".repeat(2_000);
+    for event in [long_event.as_str(), "Pull Request"] {
+        let answer = app
+            .post(
+                &[
+                    ("Content-Type", "application/json".to_owned()),
+                    ("X-GitHub-Event", event.to_owned()),
+                    ("X-GitHub-Delivery", delivery_id()),
+                ],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{event}");
+        assert!(
+            answer.body["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("Invalid X-GitHub-Event header"),
+            "{}",
+            answer.body
+        );
+    }
+    let long_delivery = "d".repeat(5_000);
+    let answer = app
+        .post(
+            &[
+                ("Content-Type", "application/json".to_owned()),
+                ("X-GitHub-Event", "pull_request".to_owned()),
+                ("X-GitHub-Delivery", long_delivery),
+            ],
+            body.clone(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+
+    for row in app.deliveries().await {
+        let stored = row.headers.len()
+            + row.delivery_id.as_deref().map_or(0, str::len)
+            + row.event.as_deref().map_or(0, str::len)
+            + row.action.as_deref().map_or(0, str::len)
+            + row.repository.as_deref().map_or(0, str::len)
+            + row.detail.as_deref().map_or(0, str::len)
+            + row.cause.as_deref().map_or(0, str::len);
+        assert!(
+            stored < 2_048,
+            "row {} stores {stored} bytes of text",
+            row.id
+        );
+    }
+    let forged = &app.deliveries().await[0];
+    let kept: Value = serde_json::from_str(&forged.headers).unwrap();
+    // Other headers are named (the first eight, in whatever order the server lists them), never kept.
+    assert!(
+        !forged.headers.contains(&"p".repeat(100)) && !forged.headers.contains(&"v".repeat(100))
+    );
+    let named = kept
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|v| *v == "[not stored]")
+        .count();
+    assert_eq!(named, 8);
+    assert_eq!(kept["x-nectr-omitted"], "13 more headers");
+    assert_eq!(kept["user-agent"].as_str().unwrap().len(), 96);
 }

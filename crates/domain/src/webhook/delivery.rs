@@ -34,6 +34,8 @@ pub enum RejectionCause {
     },
     UnsupportedMediaType(Option<String>),
     MissingEventHeader,
+    /// `X-GitHub-Event` longer than [`MAX_EVENT_NAME`] or not an event name.
+    InvalidEventHeader,
     MissingDeliveryId,
     InvalidDeliveryId(String),
     MalformedJson(String),
@@ -55,6 +57,7 @@ impl RejectionCause {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::MissingEventHeader => "missing_event_header",
+            Self::InvalidEventHeader => "invalid_event_header",
             Self::MissingDeliveryId => "missing_delivery_id",
             Self::InvalidDeliveryId(_) => "invalid_delivery_id",
             Self::MalformedJson(_) => "malformed_json",
@@ -90,6 +93,9 @@ impl RejectionCause {
                 got.as_deref().unwrap_or("none")
             ),
             Self::MissingEventHeader => "Missing X-GitHub-Event header".to_owned(),
+            Self::InvalidEventHeader => format!(
+                "Invalid X-GitHub-Event header: an event name is 1 to {MAX_EVENT_NAME} lower-case letters, digits and '_'"
+            ),
             Self::MissingDeliveryId => "Missing X-GitHub-Delivery header".to_owned(),
             Self::InvalidDeliveryId(why) => format!("Invalid X-GitHub-Delivery header: {why}"),
             Self::MalformedJson(why) => format!("Malformed JSON payload: {why}"),
@@ -148,21 +154,72 @@ pub fn is_sensitive_header(name: &str) -> bool {
     SENSITIVE_WORDS.iter().any(|word| name.contains(word))
 }
 
-/// Lower-cases header names and redacts the values of sensitive ones.
+/// The headers GitHub sends with a delivery: their values are kept (cut to [`MAX_HEADER_VALUE`]).
+const GITHUB_HEADERS: [&str; 12] = [
+    "accept",
+    "content-length",
+    "content-type",
+    "host",
+    "user-agent",
+    "x-github-delivery",
+    "x-github-event",
+    "x-github-hook-id",
+    "x-github-hook-installation-target-id",
+    "x-github-hook-installation-target-type",
+    "x-hub-signature",
+    "x-hub-signature-256",
+];
+
+/// The longest header value kept.
+pub const MAX_HEADER_VALUE: usize = 96;
+/// The longest header name kept.
+pub const MAX_HEADER_NAME: usize = 48;
+/// Other headers are named, never kept, and at most this many.
+pub const MAX_OTHER_HEADERS: usize = 8;
+/// The longest `X-GitHub-Event` accepted (GitHub's names are far shorter).
+pub const MAX_EVENT_NAME: usize = 64;
+/// The longest action or repository name kept in the log (the payload's own values are not
+/// trusted to be short).
+pub const MAX_LOGGED_FIELD: usize = 256;
+
+const NOT_STORED: &str = "[not stored]";
+
+/// `text` cut to at most `max` characters.
+pub fn truncated(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
+}
+
+/// The headers as the delivery log keeps them, of bounded size whatever was sent: names lower-cased;
+/// GitHub's headers with their values (cut to [`MAX_HEADER_VALUE`]); the values of headers that may
+/// carry a credential redacted; any other header named only, at most [`MAX_OTHER_HEADERS`] of them,
+/// and how many more were left out.
 pub fn redact_headers<'a>(
     headers: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Vec<(String, String)> {
-    headers
-        .into_iter()
-        .map(|(name, value)| {
-            let value = if is_sensitive_header(name) {
-                REDACTED
-            } else {
-                value
-            };
-            (name.to_ascii_lowercase(), value.to_owned())
-        })
-        .collect()
+    let mut kept = Vec::new();
+    let mut others = 0usize;
+    for (name, value) in headers {
+        let name = truncated(&name.to_ascii_lowercase(), MAX_HEADER_NAME);
+        let value = if is_sensitive_header(&name) {
+            REDACTED.to_owned()
+        } else if GITHUB_HEADERS.contains(&name.as_str()) {
+            truncated(value, MAX_HEADER_VALUE)
+        } else {
+            others += 1;
+            if others > MAX_OTHER_HEADERS {
+                continue;
+            }
+            NOT_STORED.to_owned()
+        };
+        kept.push((name, value));
+    }
+    if others > MAX_OTHER_HEADERS {
+        kept.push((
+            "x-nectr-omitted".to_owned(),
+            format!("{} more headers", others - MAX_OTHER_HEADERS),
+        ));
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -187,6 +244,36 @@ mod tests {
                 ("cookie".into(), REDACTED.into()),
                 ("x-github-event".into(), "push".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn stored_headers_are_bounded_whatever_was_sent() {
+        let pad = "p".repeat(125_000);
+        let names: Vec<String> = (0..200).map(|i| format!("X-Pad-{i}")).collect();
+        let mut sent: Vec<(&str, &str)> =
+            names.iter().map(|n| (n.as_str(), pad.as_str())).collect();
+        sent.push(("User-Agent", &pad));
+        sent.push(("X-GitHub-Event", "pull_request"));
+        let long_name = "x".repeat(10_000);
+        sent.push((&long_name, "v"));
+        let kept = redact_headers(sent);
+        let size: usize = kept.iter().map(|(n, v)| n.len() + v.len()).sum();
+        assert!(size < 2_048, "{size} bytes");
+        assert_eq!(kept.len(), MAX_OTHER_HEADERS + 3);
+        assert_eq!(kept[0], ("x-pad-0".into(), NOT_STORED.into()));
+        assert_eq!(
+            kept[MAX_OTHER_HEADERS].1.len(),
+            MAX_HEADER_VALUE,
+            "user-agent cut"
+        );
+        assert_eq!(
+            kept[MAX_OTHER_HEADERS + 1],
+            ("x-github-event".into(), "pull_request".into())
+        );
+        assert_eq!(
+            kept.last().unwrap(),
+            &("x-nectr-omitted".to_owned(), "193 more headers".to_owned())
         );
     }
 

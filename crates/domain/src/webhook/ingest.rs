@@ -6,7 +6,10 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::queue::WorkSignal;
-use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord, RejectionCause, redact_headers};
+use crate::webhook::delivery::{
+    DeliveryOutcome, DeliveryRecord, MAX_EVENT_NAME, MAX_LOGGED_FIELD, RejectionCause,
+    redact_headers, truncated,
+};
 use crate::webhook::event::{Decision, WebhookEvent, decide, event_type};
 use crate::webhook::payload::{DeliveryPayload, PayloadReader};
 use crate::webhook::ports::{
@@ -138,6 +141,13 @@ impl IngestService {
             .header("x-github-event")
             .filter(|e| !e.is_empty())
             .ok_or(RejectionCause::MissingEventHeader)?;
+        if event_name.len() > MAX_EVENT_NAME
+            || !event_name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(RejectionCause::InvalidEventHeader);
+        }
         let content_type = request.header("content-type");
         if !content_type.is_some_and(is_json) {
             return Err(RejectionCause::UnsupportedMediaType(
@@ -286,6 +296,8 @@ impl IngestService {
                 (DeliveryOutcome::DuplicateSkipped, Some(detail.clone()))
             }
         };
+        // A detail may quote what was sent (a malformed name); the log keeps a bounded row.
+        record.detail = record.detail.map(|d| truncated(&d, MAX_LOGGED_FIELD));
         self.ports.log.append(record).await?;
         Ok(outcome)
     }
@@ -308,9 +320,10 @@ fn log_record(
         event: request
             .header("x-github-event")
             .filter(|e| !e.is_empty())
-            .map(str::to_owned),
-        action: parsed.and_then(|p| p.action.clone()),
-        repository: parsed.and_then(|p| p.repository.clone()),
+            .map(|e| truncated(e, MAX_EVENT_NAME)),
+        action: parsed.and_then(|p| Some(truncated(p.action.as_deref()?, MAX_LOGGED_FIELD))),
+        repository: parsed
+            .and_then(|p| Some(truncated(p.repository.as_deref()?, MAX_LOGGED_FIELD))),
         outcome: DeliveryOutcome::Rejected,
         status_code: 200,
         cause: None,
