@@ -705,6 +705,37 @@ async fn unknown_paths_get_a_json_404(backend: Backend) {
     );
     let get = app.client.get(app.webhook_url()).send().await.unwrap();
     assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(get.headers()["allow"], "POST");
+    assert_eq!(
+        get.json::<Value>().await.unwrap(),
+        json!({"detail": "The webhook endpoint takes POST, not GET"})
+    );
+    let put = app
+        .client
+        .put(app.webhook_url())
+        .header("x-github-event", "push")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::METHOD_NOT_ALLOWED);
+    // Both are in the delivery log, like every request the endpoint sees.
+    let rows: Vec<(i32, Option<String>, Option<String>)> = app
+        .deliveries()
+        .await
+        .into_iter()
+        .map(|d| (d.status_code, d.cause, d.event))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (405, Some("method_not_allowed".to_owned()), None),
+            (
+                405,
+                Some("method_not_allowed".to_owned()),
+                Some("push".to_owned())
+            ),
+        ]
+    );
 }
 
 async fn headers_are_logged_with_signatures_redacted(backend: Backend) {

@@ -15,7 +15,44 @@ use crate::startup::AppState;
 pub const WEBHOOK_PATH: &str = "/api/v1/webhooks/github";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource(WEBHOOK_PATH).route(web::post().to(github)));
+    cfg.service(
+        web::resource(WEBHOOK_PATH)
+            .route(web::post().to(github))
+            .default_service(web::to(other_method)),
+    );
+}
+
+/// Any other method: `405` with `Allow: POST`, and a row in the delivery log.
+async fn other_method(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let headers = header_pairs(&request);
+    let cause = RejectionCause::MethodNotAllowed {
+        method: request.method().to_string(),
+    };
+    let outcome = state
+        .ingest
+        .refuse(
+            DeliveryRequest {
+                headers,
+                body: RequestBody::Complete(&[]),
+            },
+            cause,
+        )
+        .await
+        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
+    Ok(HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", "POST"))
+        .json(WebhookAnswer::from(&outcome)))
+}
+
+fn header_pairs(request: &HttpRequest) -> Vec<(&str, &str)> {
+    request
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect()
 }
 
 async fn github(
@@ -63,11 +100,7 @@ async fn github(
         }
     }
 
-    let headers: Vec<(&str, &str)> = request
-        .headers()
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-        .collect();
+    let headers = header_pairs(&request);
     let body = stopped.unwrap_or(RequestBody::Complete(&body));
     let outcome = state
         .ingest

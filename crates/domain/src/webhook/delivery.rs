@@ -48,6 +48,10 @@ pub enum RejectionCause {
     },
     /// Too many bytes are being received at once: the sender should retry later.
     Overloaded,
+    /// The webhook endpoint takes `POST` only; this was `method`.
+    MethodNotAllowed {
+        method: String,
+    },
 }
 
 impl RejectionCause {
@@ -66,6 +70,7 @@ impl RejectionCause {
             Self::NoSecretConfigured => "no_secret_configured",
             Self::BodyTimeout { .. } => "body_timeout",
             Self::Overloaded => "overloaded",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
         }
     }
 
@@ -77,6 +82,7 @@ impl RejectionCause {
             Self::Signature(_) | Self::NoSecretConfigured => 403,
             Self::BodyTimeout { .. } => 408,
             Self::Overloaded => 503,
+            Self::MethodNotAllowed { .. } => 405,
             _ => 400,
         }
     }
@@ -106,6 +112,12 @@ impl RejectionCause {
             }
             Self::Overloaded => {
                 "Too many deliveries are being received at once; retry shortly".to_owned()
+            }
+            Self::MethodNotAllowed { method } => {
+                format!(
+                    "The webhook endpoint takes POST, not {}",
+                    truncated(method, 16)
+                )
             }
         }
     }

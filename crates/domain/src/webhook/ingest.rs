@@ -127,6 +127,20 @@ impl IngestService {
         self.accept(checked, record, received_at).await
     }
 
+    /// Refuses a request the endpoint does not take at all (another method than `POST`), with its
+    /// row in the delivery log like any other.
+    ///
+    /// # Errors
+    /// `Transient` when the delivery log cannot be written.
+    pub async fn refuse(
+        &self,
+        request: DeliveryRequest<'_>,
+        cause: RejectionCause,
+    ) -> Result<IngestOutcome> {
+        let record = log_record(&request, None, None, 0, self.ports.clock.now());
+        self.reject(record, cause).await
+    }
+
     /// The checks that need no secret, in the order their refusals are reported: size, event header,
     /// content type, delivery id, JSON.
     fn check<'a>(
