@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod fake_github;
+pub mod proxy;
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -59,6 +60,28 @@ pub enum Backend {
 fn postgres_admin_url() -> String {
     std::env::var("NECTR_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The test PostgreSQL server's address, when it is reachable (else `None`, with the notice, or a
+/// failure under `NECTR_REQUIRE_POSTGRES=1`).
+pub fn postgres_address() -> Option<std::net::SocketAddr> {
+    if !postgres_reachable() {
+        return None;
+    }
+    let url = postgres_admin_url();
+    let host_port = url
+        .split('@')
+        .next_back()
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432");
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    std::net::ToSocketAddrs::to_socket_addrs(&host_port)
+        .ok()?
+        .next()
 }
 
 /// Whether PostgreSQL answers on its TCP port; checked once per test binary.
@@ -197,9 +220,14 @@ impl TestApp {
                 )
             }
         };
+        // `NECTR_TEST_DATABASE_VIA=host:port` points the app at a proxy in front of its database.
+        let app_database_url = match vars.iter().find(|(k, _)| *k == "NECTR_TEST_DATABASE_VIA") {
+            Some((_, via)) => through(&database_url, via),
+            None => database_url.clone(),
+        };
         // GitHub is never reachable from a test: unless a test names its fake, calls go to a closed port.
         let mut env: HashMap<String, String> = HashMap::from([
-            ("DATABASE_URL".into(), database_url.clone()),
+            ("DATABASE_URL".into(), app_database_url),
             ("PORT".into(), "0".into()),
             ("GITHUB_API_URL".into(), "http://127.0.0.1:9".into()),
             ("GITHUB_OAUTH_URL".into(), "http://127.0.0.1:9".into()),
@@ -371,6 +399,18 @@ impl TestApp {
             .await
             .expect("read deliveries")
     }
+}
+
+/// `url` with its `host:port` replaced by `via`.
+fn through(url: &str, via: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let user = authority
+        .rsplit_once('@')
+        .map(|(user, _)| format!("{user}@"));
+    format!("{scheme}://{}{via}/{path}", user.unwrap_or_default())
 }
 
 /// The corpus copied into this repository (see `fixtures/corpus/SOURCES.md`).

@@ -1047,3 +1047,114 @@ async fn a_forged_request_stores_a_bounded_row_and_long_names_are_refused(backen
     assert_eq!(kept["x-nectr-omitted"], "13 more headers");
     assert_eq!(kept["user-agent"].as_str().unwrap().len(), 96);
 }
+
+/// PostgreSQL only (SQLite has no network to lose): a proxy between nectr and its database is cut
+/// (a crashed server: connections refused) or stalled (a hung server or a partition: connections
+/// open, nothing answered), then restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_database_outage_requests_answer_503_within_3_s_and_service_recovers() {
+    let Some(target) = nectr_tests::postgres_address() else {
+        return;
+    };
+    let proxy = nectr_tests::proxy::TcpProxy::start(target).await;
+    let via = format!("127.0.0.1:{}", proxy.port);
+    let Some(app) = TestApp::spawn_with(
+        Backend::Postgres,
+        &[
+            ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
+            ("NECTR_TEST_DATABASE_VIA", &via),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let mut number = 0;
+    let mut acknowledged = Vec::new();
+    for outage in ["stall", "cut"] {
+        number += 1;
+        let before = deliver_pr(&app, "opened", number, SHA_A, "2026-11-22T10:00:00Z").await;
+        assert_eq!(before.body["status"], "received", "{}", before.body);
+        acknowledged.push(Some(number as i64));
+        match outage {
+            "stall" => proxy.stall(),
+            _ => proxy.cut(),
+        }
+        for _ in 0..3 {
+            number += 1;
+            let started = std::time::Instant::now();
+            let answer = deliver_pr(&app, "opened", number, SHA_A, "2026-11-22T10:00:00Z").await;
+            assert_eq!(
+                answer.status,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{outage}: {}",
+                answer.body
+            );
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(3), "{outage}: {took:?}");
+            assert!(answer.body["request_id"].is_string(), "{}", answer.body);
+        }
+        for path in ["/health", "/api/v1/events"] {
+            let started = std::time::Instant::now();
+            let response = app
+                .client
+                .get(format!("{}{path}", app.address))
+                .header("cookie", "nectr_session=x.y")
+                .send()
+                .await
+                .unwrap();
+            let took = started.elapsed();
+            assert!(took < Duration::from_secs(3), "{outage} {path}: {took:?}");
+            assert!(
+                matches!(
+                    response.status(),
+                    StatusCode::SERVICE_UNAVAILABLE | StatusCode::UNAUTHORIZED
+                ),
+                "{outage} {path}: {}",
+                response.status()
+            );
+        }
+        let live = app
+            .client
+            .get(format!("{}/livez", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(live.status(), StatusCode::OK);
+
+        // Back without a restart.
+        proxy.restore();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let health = app
+                .client
+                .get(format!("{}/health", app.address))
+                .send()
+                .await
+                .unwrap();
+            if health.status() == StatusCode::OK {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no recovery after {outage}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        number += 1;
+        let after = deliver_pr(&app, "opened", number, SHA_A, "2026-11-22T10:00:00Z").await;
+        assert_eq!(after.body["status"], "received", "{outage}: {}", after.body);
+        acknowledged.push(Some(number as i64));
+    }
+    // Every delivery answered `received` is stored. A refused one may have been stored too (its
+    // commit can land after the answer): GitHub's redelivery is then a duplicate, never a loss.
+    let stored: Vec<Option<i64>> = app
+        .events()
+        .await
+        .into_iter()
+        .map(|e| e.pr_number)
+        .collect();
+    for number in &acknowledged {
+        assert!(stored.contains(number), "{number:?} lost: {stored:?}");
+    }
+}

@@ -30,6 +30,13 @@ use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
 pub use error::{DbError, Result};
 pub use notify::DbWorkSignal;
 
+/// How long a request waits for a connection (a free one, or a new one to an unreachable database)
+/// before it is answered `503`: during an outage every request answers within it, well inside
+/// GitHub's 10 s.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long opening one connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How long SQLite waits for another writer (another process) before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -58,8 +65,8 @@ impl Db {
                 .sqlx_logging(false)
                 .max_connections(max)
                 .min_connections(1)
-                .connect_timeout(Duration::from_secs(10))
-                .acquire_timeout(Duration::from_secs(30))
+                .connect_timeout(CONNECT_TIMEOUT)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
                 // Ping only connections idle long enough to have been dropped, not every checkout.
                 .test_before_acquire_if_idle_for(Duration::from_secs(30));
             options

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cli;
 pub mod csrf;
+pub mod deadline;
 pub mod error;
 pub mod keys;
 pub mod limits;

@@ -123,9 +123,13 @@ async fn current_user(
     let (Some(state), Some(token)) = (state, token) else {
         return Err(signed_out());
     };
-    state
-        .accounts
-        .session_user(&token, chrono::Utc::now())
+    let lookup = async {
+        Ok(state
+            .accounts
+            .session_user(&token, chrono::Utc::now())
+            .await?)
+    };
+    crate::deadline::within(state.store_timeout, lookup)
         .await?
         .ok_or_else(signed_out)
 }
@@ -160,7 +164,10 @@ impl FromRequest for CallerScope {
         Box::pin(async move {
             let user = current_user(state.clone(), token).await?;
             let state = state.ok_or_else(signed_out)?;
-            Ok(Self(state.accounts.scope(&user).await?))
+            let scope = async { Ok(state.accounts.scope(&user).await?) };
+            Ok(Self(
+                crate::deadline::within(state.store_timeout, scope).await?,
+            ))
         })
     }
 }

@@ -35,6 +35,8 @@ pub struct AppState {
     pub body_read_timeout: std::time::Duration,
     /// Bytes buffered across all in-flight webhook bodies.
     pub body_budget: Arc<crate::limits::BodyBudget>,
+    /// How long a request waits on the store before it is answered `503`.
+    pub store_timeout: std::time::Duration,
     /// Signs session cookies (`SESSION_KEY`).
     pub session_key: Arc<ring::hmac::Key>,
     /// Session cookies are `Secure` in production.
@@ -185,6 +187,7 @@ fn app_state(
         max_body_bytes,
         body_read_timeout: settings.server.body_read_timeout,
         body_budget: crate::limits::BodyBudget::new(settings.server.max_buffered_body_bytes),
+        store_timeout: settings.database.timeout,
         session_key: keys.session.clone(),
         secure_cookies: settings.env == AppEnv::Production,
         after_sign_in: settings

@@ -82,7 +82,10 @@ async fn me(CurrentUser(user): CurrentUser) -> web::Json<MeBody> {
 /// `POST /auth/logout`: ends the session (if any) and clears the cookie.
 async fn logout(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     if let Some(token) = session::session_token(&state, &req) {
-        state.accounts.sign_out(&token).await?;
+        crate::deadline::within(state.store_timeout, async {
+            Ok(state.accounts.sign_out(&token).await?)
+        })
+        .await?;
     }
     Ok(HttpResponse::NoContent()
         .cookie(session::removal(state.secure_cookies))

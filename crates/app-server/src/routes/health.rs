@@ -13,7 +13,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     let version = env!("CARGO_PKG_VERSION").to_owned();
-    match state.store_health.ping().await {
+    let ping = tokio::time::timeout(state.store_timeout, state.store_health.ping()).await;
+    match ping.unwrap_or_else(|_| Err(domain::Error::Transient("no answer in time".into()))) {
         Ok(()) => HttpResponse::Ok().json(HealthBody {
             status: "ok".into(),
             database: "ok".into(),

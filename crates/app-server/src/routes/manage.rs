@@ -8,6 +8,7 @@ use crate::api::manage::{
     DeliveryBody, DeliveryDetailBody, EventBody, EventDetailBody, ListQuery, PageBody, RetriedBody,
     ReviewBody,
 };
+use crate::deadline::within;
 use crate::error::ApiError;
 use crate::session::CallerScope;
 use crate::startup::AppState;
@@ -28,10 +29,13 @@ async fn events(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<PageBody<EventBody>>, ApiError> {
     let page = query.page()?;
-    let events = state
-        .management
-        .events(&scope, &query.filter(), page)
-        .await?;
+    let events = within(state.store_timeout, async {
+        Ok(state
+            .management
+            .events(&scope, &query.filter(), page)
+            .await?)
+    })
+    .await?;
     Ok(web::Json(PageBody::of(page, events, EventBody::from)))
 }
 
@@ -41,12 +45,16 @@ async fn event(
     CallerScope(scope): CallerScope,
     id: web::Path<i64>,
 ) -> Result<web::Json<EventDetailBody>, ApiError> {
-    let event = state
-        .management
-        .event(&scope, *id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such event".into()))?;
-    let runs = state.management.runs(event.id).await?;
+    let (event, runs) = within(state.store_timeout, async {
+        let event = state
+            .management
+            .event(&scope, *id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound("no such event".into()))?;
+        let runs = state.management.runs(event.id).await?;
+        Ok((event, runs))
+    })
+    .await?;
     Ok(web::Json(EventDetailBody {
         event: event.into(),
         runs: runs.into_iter().map(Into::into).collect(),
@@ -59,7 +67,10 @@ async fn retry(
     CallerScope(scope): CallerScope,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    state.accounts.retry_event(&scope, *id, Utc::now()).await?;
+    within(state.store_timeout, async {
+        Ok(state.accounts.retry_event(&scope, *id, Utc::now()).await?)
+    })
+    .await?;
     Ok(HttpResponse::Accepted().json(RetriedBody {
         id: *id,
         status: "pending".into(),
@@ -73,7 +84,10 @@ async fn reviews(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<PageBody<ReviewBody>>, ApiError> {
     let page = query.page()?;
-    let reviews = state.management.reviews(&scope, page).await?;
+    let reviews = within(state.store_timeout, async {
+        Ok(state.management.reviews(&scope, page).await?)
+    })
+    .await?;
     Ok(web::Json(PageBody::of(page, reviews, ReviewBody::from)))
 }
 
@@ -84,7 +98,10 @@ async fn deliveries(
     query: web::Query<ListQuery>,
 ) -> Result<web::Json<PageBody<DeliveryBody>>, ApiError> {
     let page = query.page()?;
-    let deliveries = state.management.deliveries(&scope, page).await?;
+    let deliveries = within(state.store_timeout, async {
+        Ok(state.management.deliveries(&scope, page).await?)
+    })
+    .await?;
     Ok(web::Json(PageBody::of(
         page,
         deliveries,
@@ -98,10 +115,10 @@ async fn delivery(
     CallerScope(scope): CallerScope,
     id: web::Path<i64>,
 ) -> Result<web::Json<DeliveryDetailBody>, ApiError> {
-    let delivery = state
-        .management
-        .delivery(&scope, *id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no such delivery".into()))?;
+    let delivery = within(state.store_timeout, async {
+        Ok(state.management.delivery(&scope, *id).await?)
+    })
+    .await?
+    .ok_or_else(|| ApiError::NotFound("no such delivery".into()))?;
     Ok(web::Json(delivery.into()))
 }

@@ -102,11 +102,16 @@ async fn github(
 
     let headers = header_pairs(&request);
     let body = stopped.unwrap_or(RequestBody::Complete(&body));
-    let outcome = state
-        .ingest
-        .ingest(DeliveryRequest { headers, body })
-        .await
-        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
+    let ingest = state.ingest.ingest(DeliveryRequest { headers, body });
+    let outcome = match tokio::time::timeout(state.store_timeout, ingest).await {
+        Ok(outcome) => outcome.map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?,
+        Err(_) => {
+            return Err(ApiError::DeliveryNotRecorded(format!(
+                "the database did not answer within {} ms",
+                state.store_timeout.as_millis()
+            )));
+        }
+    };
     let status = StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut answer = HttpResponse::build(status);
     match &outcome {

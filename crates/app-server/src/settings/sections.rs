@@ -77,11 +77,18 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://nectr.db";
 #[derive(Clone)]
 pub struct DatabaseSettings {
     pub url: SecretString,
+    /// `STORE_TIMEOUT_MS` (2500): how long a request waits on the database before it is answered
+    /// `503`, so an outage never holds a request past GitHub's 10 s.
+    pub timeout: Duration,
 }
 
 impl fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("DatabaseSettings { url: [REDACTED] }")
+        write!(
+            f,
+            "DatabaseSettings {{ url: [REDACTED], timeout: {:?} }}",
+            self.timeout
+        )
     }
 }
 
@@ -100,6 +107,7 @@ pub(super) fn database(vars: &Vars) -> Result<DatabaseSettings, SettingsError> {
     }
     Ok(DatabaseSettings {
         url: SecretString::from(url),
+        timeout: Duration::from_millis(vars.number("STORE_TIMEOUT_MS", 2500, 100)?),
     })
 }
 
