@@ -42,3 +42,8 @@ bench-review:
     cargo bench -p nectr-tests --bench review
 
 bench: bench-ingest bench-queue bench-review
+
+# Generated inputs through every parser of untrusted text, no panic allowed: 2,000,000 a target
+# (10 million in all) unless FUZZ_INPUTS says otherwise. CI runs a short version in the test suite.
+fuzz:
+    cargo run --release -p nectr-tests --bin fuzz
