@@ -63,24 +63,29 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// `host:port` of the test PostgreSQL server, from its URL (port 5432 when none is named).
+fn postgres_host_port() -> String {
+    let url = postgres_admin_url();
+    let host_port = url
+        .split('@')
+        .next_back()
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:5432")
+        .to_owned();
+    if host_port.contains(':') {
+        host_port
+    } else {
+        format!("{host_port}:5432")
+    }
+}
+
 /// The test PostgreSQL server's address, when it is reachable (else `None`, with the notice, or a
 /// failure under `NECTR_REQUIRE_POSTGRES=1`).
 pub fn postgres_address() -> Option<std::net::SocketAddr> {
     if !postgres_reachable() {
         return None;
     }
-    let url = postgres_admin_url();
-    let host_port = url
-        .split('@')
-        .next_back()
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or("127.0.0.1:5432");
-    let host_port = if host_port.contains(':') {
-        host_port.to_owned()
-    } else {
-        format!("{host_port}:5432")
-    };
-    std::net::ToSocketAddrs::to_socket_addrs(&host_port)
+    std::net::ToSocketAddrs::to_socket_addrs(&postgres_host_port())
         .ok()?
         .next()
 }
@@ -89,14 +94,7 @@ pub fn postgres_address() -> Option<std::net::SocketAddr> {
 fn postgres_reachable() -> bool {
     static REACHABLE: OnceLock<bool> = OnceLock::new();
     *REACHABLE.get_or_init(|| {
-        let url = postgres_admin_url();
-        let host_port = url
-            .split('@')
-            .next_back()
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or("127.0.0.1:5432")
-            .to_owned();
-        let host_port = if host_port.contains(':') { host_port } else { format!("{host_port}:5432") };
+        let host_port = postgres_host_port();
         let reachable = std::net::ToSocketAddrs::to_socket_addrs(&host_port)
             .ok()
             .and_then(|mut addrs| addrs.next())
