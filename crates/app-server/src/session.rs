@@ -43,9 +43,14 @@ pub fn verified_token<'a>(key: &ring::hmac::Key, value: &'a str) -> Option<&'a s
     Some(token)
 }
 
-/// The session cookie: HttpOnly, SameSite=Lax, Secure in production.
-pub fn cookie(value: String, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
-    Cookie::build(cookie_name(secure), value)
+/// A cookie of nectr's: for `/`, HttpOnly, SameSite=Lax, Secure in production.
+fn build(
+    name: &'static str,
+    value: String,
+    max_age: std::time::Duration,
+    secure: bool,
+) -> Cookie<'static> {
+    Cookie::build(name, value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -54,6 +59,11 @@ pub fn cookie(value: String, max_age: std::time::Duration, secure: bool) -> Cook
             i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
         ))
         .finish()
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, Secure in production.
+pub fn cookie(value: String, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
+    build(cookie_name(secure), value, max_age, secure)
 }
 
 /// A cookie that clears the session cookie.
@@ -76,15 +86,7 @@ pub fn state_cookie_name(secure: bool) -> &'static str {
 /// The sign-in state, kept by the browser that left for GitHub for as long as the state lives.
 /// `SameSite=Lax`, so it comes back on GitHub's top-level redirect to the callback.
 pub fn state_cookie(state: String, max_age: std::time::Duration, secure: bool) -> Cookie<'static> {
-    Cookie::build(state_cookie_name(secure), state)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .max_age(time::Duration::seconds(
-            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .finish()
+    build(state_cookie_name(secure), state, max_age, secure)
 }
 
 /// A cookie that clears the sign-in state cookie.
