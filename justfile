@@ -41,7 +41,12 @@ bench-queue:
 bench-review:
     cargo bench -p nectr-tests --bench review
 
-bench: bench-ingest bench-queue bench-review
+# The release server under floods: large forged bodies (/livez latency), 20,000 stalled connections and
+# 20 held-back 25 MiB bodies (/health latency, the server's RSS and descriptors).
+bench-limits:
+    cargo bench -p app-server --bench limits
+
+bench: bench-ingest bench-queue bench-review bench-limits
 
 # Generated inputs through every parser of untrusted text, no panic allowed: 2,000,000 a target
 # (10 million in all) unless FUZZ_INPUTS says otherwise. CI runs a short version in the test suite.

@@ -4,11 +4,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::webhook::delivery::RejectionCause;
-use domain::webhook::ingest::{DeliveryRequest, IngestOutcome, RequestBody};
+use domain::webhook::ingest::{DeliveryRequest, IngestOutcome, IngestService, RequestBody};
 use futures_util::StreamExt;
 
 use crate::api::webhooks::WebhookAnswer;
 use crate::error::ApiError;
+use crate::limits::BodyBuffer;
+use crate::offload;
 use crate::startup::AppState;
 
 /// Where GitHub delivers: the one path nectr's webhooks point at.
@@ -55,6 +57,46 @@ fn header_pairs(request: &HttpRequest) -> Vec<(&str, &str)> {
         .collect()
 }
 
+async fn ingest(
+    service: &IngestService,
+    request: DeliveryRequest<'_>,
+) -> Result<IngestOutcome, ApiError> {
+    service
+        .ingest(request)
+        .await
+        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))
+}
+
+/// A large body's ingest, on the large-body runtime (see [`offload`]); the request's headers and
+/// body move there with it.
+async fn ingest_off_loop(
+    service: &IngestService,
+    request: &HttpRequest,
+    body: Vec<u8>,
+) -> Result<IngestOutcome, ApiError> {
+    let service = service.clone();
+    let headers: Vec<(String, String)> = header_pairs(request)
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    offload::run(async move {
+        let request = DeliveryRequest {
+            headers: headers
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect(),
+            body: RequestBody::Complete(&body),
+        };
+        ingest(&service, request).await
+    })
+    .await
+    .unwrap_or_else(|| {
+        Err(ApiError::DeliveryNotRecorded(
+            "the delivery's work stopped unexpectedly".to_owned(),
+        ))
+    })
+}
+
 async fn github(
     request: HttpRequest,
     mut payload: web::Payload,
@@ -70,8 +112,10 @@ async fn github(
     // Read at most `limit` bytes, within the read deadline and the budget shared by all bodies; a
     // larger, slower or unaffordable body is refused without being buffered further.
     let deadline = tokio::time::Instant::now() + state.body_read_timeout;
-    let mut reservation = state.body_budget.reservation();
-    let mut body = web::BytesMut::new();
+    let expected = declared.map_or(limit, |size| {
+        usize::try_from(size).unwrap_or(limit).min(limit)
+    });
+    let mut body = BodyBuffer::new(&state.body_budget, expected);
     let mut stopped = declared
         .filter(|size| *size > limit as u64)
         .map(|size| RequestBody::TooLarge { size });
@@ -91,27 +135,34 @@ async fn github(
             stopped = Some(RequestBody::TooLarge {
                 size: (body.len() + chunk.len()) as u64,
             });
-        } else if !reservation.grow(chunk.len()) {
+        } else if !body.push(&chunk) {
             stopped = Some(RequestBody::Overloaded {
                 received: body.len() as u64,
             });
-        } else {
-            body.extend_from_slice(&chunk);
         }
     }
 
-    let headers = header_pairs(&request);
-    let body = stopped.unwrap_or(RequestBody::Complete(&body));
-    let ingest = state.ingest.ingest(DeliveryRequest { headers, body });
-    let outcome = match tokio::time::timeout(state.store_timeout, ingest).await {
-        Ok(outcome) => outcome.map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?,
-        Err(_) => {
-            return Err(ApiError::DeliveryNotRecorded(format!(
-                "the database did not answer within {} ms",
-                state.store_timeout.as_millis()
-            )));
+    let store_limit = state.store_timeout;
+    let answered = match stopped {
+        None if body.len() > offload::OFF_LOOP_BODY_BYTES => {
+            // `body` keeps its share of the budget until the answer: the bytes move, not the share.
+            let large = ingest_off_loop(&state.ingest, &request, body.take());
+            tokio::time::timeout(store_limit, large).await
+        }
+        stopped => {
+            let request = DeliveryRequest {
+                headers: header_pairs(&request),
+                body: stopped.unwrap_or(RequestBody::Complete(body.as_slice())),
+            };
+            tokio::time::timeout(store_limit, ingest(&state.ingest, request)).await
         }
     };
+    let outcome = answered.unwrap_or_else(|_| {
+        Err(ApiError::DeliveryNotRecorded(format!(
+            "the database did not answer within {} ms",
+            store_limit.as_millis()
+        )))
+    })?;
     let status = StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let mut answer = HttpResponse::build(status);
     match &outcome {
