@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_init;
 mod m20261122_000002_queue;
 mod m20261122_000003_accounts;
+mod m20261206_000004_retention;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_init::Migration),
             Box::new(m20261122_000002_queue::Migration),
             Box::new(m20261122_000003_accounts::Migration),
+            Box::new(m20261206_000004_retention::Migration),
         ]
     }
 }

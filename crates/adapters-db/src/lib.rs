@@ -17,6 +17,7 @@ mod installations;
 mod manage;
 mod notify;
 mod queue;
+mod retention;
 
 use std::sync::Arc;
 use std::time::Duration;

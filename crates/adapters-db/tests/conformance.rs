@@ -24,6 +24,7 @@ use domain::webhook::event::{DeliveredPullRequest, ReviewKey, WebhookEvent};
 use domain::webhook::ports::{
     DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded,
 };
+use domain::webhook::retention::RetentionStore;
 use domain::webhook::values::{DeliveryId, HeadSha, RepoFullName, WebhookSecret};
 use sea_orm::ConnectionTrait;
 
@@ -148,6 +149,7 @@ on_both_stores!(
     users_sessions_and_sign_in_states_round_trip_as_hashes,
     installations_are_unique_per_repository_and_rotate_with_a_grace_period,
     management_reads_never_leave_the_scope_and_requeue_only_what_may_be_retried,
+    retention_purges_old_deliveries_and_finished_payloads_in_batches,
 );
 
 fn repo(name: &str) -> RepoFullName {
@@ -634,5 +636,100 @@ async fn management_reads_never_leave_the_scope_and_requeue_only_what_may_be_ret
     assert_eq!(
         (event.status.as_str(), event.attempts, event.last_error),
         ("pending", 0, None)
+    );
+}
+
+async fn payload_of(db: &Db, id: i64) -> String {
+    let row = db
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.backend(),
+            format!("SELECT payload FROM events WHERE id = {id}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "payload").unwrap()
+}
+
+async fn retention_purges_old_deliveries_and_finished_payloads_in_batches(db: &Db) {
+    let now = Utc::now();
+    let month_ago = now - chrono::Duration::days(31);
+    for i in 0..3 {
+        let mut old = record(&format!("old-{i}"));
+        old.received_at = month_ago;
+        db.append(old).await.unwrap();
+    }
+    db.append(record("new")).await.unwrap();
+    let cut_off = now - chrono::Duration::days(30);
+    assert_eq!(
+        db.purge_deliveries(cut_off, 2).await.unwrap(),
+        2,
+        "at most the batch"
+    );
+    assert_eq!(db.purge_deliveries(cut_off, 2).await.unwrap(), 1);
+    assert_eq!(db.purge_deliveries(cut_off, 2).await.unwrap(), 0);
+    let log = db
+        .deliveries(&scope(&["acme/api"]), everything())
+        .await
+        .unwrap();
+    let left: Vec<_> = log
+        .items
+        .iter()
+        .filter_map(|d| d.delivery_id.clone())
+        .collect();
+    assert_eq!(left, ["new"], "only the recent row is left");
+
+    // Events: finished long ago, in flight long ago, finished recently.
+    let week_ago = now - chrono::Duration::days(8);
+    let ignored = |delivery: &str, at| {
+        let mut event = pr_event(delivery, SHA, at);
+        event.disposition = Disposition::Ignore {
+            reason: "closed".into(),
+        };
+        event.payload = r#"{"action":"closed"}"#.into();
+        event
+    };
+    let Recorded::Ignored { event_id: old_done } = db
+        .record(ignored("e-old", week_ago), record("e-old"))
+        .await
+        .unwrap()
+    else {
+        panic!("not ignored")
+    };
+    let Recorded::Ignored { event_id: new_done } = db
+        .record(ignored("e-new", now), record("e-new"))
+        .await
+        .unwrap()
+    else {
+        panic!("not ignored")
+    };
+    let mut pending = pr_event("e-pending", NEWER, week_ago);
+    pending.payload = r#"{"action":"opened"}"#.into();
+    let Recorded::Queued {
+        event_id: in_flight,
+        ..
+    } = db.record(pending, record("e-pending")).await.unwrap()
+    else {
+        panic!("not queued")
+    };
+    let cut_off = now - chrono::Duration::days(7);
+    assert_eq!(db.purge_payloads(cut_off, 10).await.unwrap(), 1);
+    assert_eq!(
+        db.purge_payloads(cut_off, 10).await.unwrap(),
+        0,
+        "not counted twice"
+    );
+    assert_eq!(payload_of(db, old_done).await, "");
+    assert_eq!(payload_of(db, new_done).await, r#"{"action":"closed"}"#);
+    assert_eq!(
+        payload_of(db, in_flight).await,
+        r#"{"action":"opened"}"#,
+        "work in flight keeps its body"
+    );
+    assert_eq!(
+        status_of(db, old_done).await,
+        "ignored",
+        "the event itself stays"
     );
 }

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `sign` and `send`.
+//! The command line: `serve` (default), `worker`, `migrate`, `purge`, `keygen`, `sign`, `review` and
+//! `send`.
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,9 @@ pub enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Purge now what is past retention (`DELIVERY_RETENTION_DAYS`, `PAYLOAD_RETENTION_DAYS`), print
+    /// how much, and exit. `serve` does the same every `RETENTION_INTERVAL_SECONDS`.
+    Purge,
     /// Print a fresh `ENCRYPTION_KEYS` entry and `SESSION_KEY` for production. To rotate the
     /// encryption key, put the new entry in front of the old one (`new,old`); after a restart every
     /// stored value is sealed with the new key and the old entry can be removed.

@@ -1,6 +1,7 @@
 //! `app-server`: nectr's binary. See `app-server --help`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use adapters_db::Db;
 use app_server::cli::{Cli, Command};
@@ -39,6 +40,17 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let db = Db::connect(settings.database.url.expose_secret(), None).await?;
             db.migrate().await?;
             tracing::info!("migrations applied");
+        }
+        Command::Purge => {
+            let settings = load_settings()?;
+            let db = Db::connect(settings.database.url.expose_secret(), None).await?;
+            db.migrate().await?;
+            let retention = app_server::retention::retention(&settings, Arc::new(db));
+            let purged = retention.run_once().await?;
+            println!(
+                "purged {} delivery-log row(s) and {} event payload(s)",
+                purged.deliveries, purged.payloads
+            );
         }
         Command::Review { diff } => {
             let settings = load_settings()?;

@@ -81,6 +81,8 @@ pub struct Application {
     server: Server,
     db: Db,
     workers: Option<WorkerPool>,
+    /// The retention job (`crate::retention`): stopped when the application stops or is dropped.
+    _retention: AbortOnDrop,
     signal: ShutdownSignal,
 }
 
@@ -263,12 +265,20 @@ impl Application {
             None
         };
         let server = serve(listener, state, settings.server.max_connections)?;
+        let retention = AbortOnDrop(
+            crate::retention::start(
+                crate::retention::retention(&settings, Arc::new(db.clone())),
+                settings.database.retention_interval,
+            )
+            .abort_handle(),
+        );
         tracing::info!(port, env = ?settings.env, workers = workers.is_some(), "nectr listening");
         Ok(Self {
             port,
             server,
             db,
             workers,
+            _retention: retention,
             signal,
         })
     }
@@ -306,6 +316,15 @@ impl Application {
                 result
             }
         }
+    }
+}
+
+/// Aborts a task when dropped, however the function holding it returns.
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -163,6 +163,45 @@ fn migrate_creates_the_schema_and_exits() {
     assert!(out.status.success(), "{out:?}");
 }
 
+#[tokio::test]
+async fn purge_removes_what_is_past_retention_and_says_how_much() {
+    use adapters_db::entities::deliveries;
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("DATABASE_URL", "sqlite://purge.db")];
+    let purge = || app_server(dir.path(), &["purge"], &env).output().unwrap();
+    let out = purge();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out).trim(),
+        "purged 0 delivery-log row(s) and 0 event payload(s)"
+    );
+    let url = format!("sqlite://{}", dir.path().join("purge.db").display());
+    let db = adapters_db::Db::connect(&url, None).await.unwrap();
+    for (id, days) in [("old", 31), ("recent", 1)] {
+        let row = deliveries::ActiveModel {
+            delivery_id: Set(Some(id.to_owned())),
+            outcome: Set("rejected".to_owned()),
+            status_code: Set(403),
+            headers: Set("{}".to_owned()),
+            body_size: Set(2),
+            received_at: Set(chrono::Utc::now() - chrono::Duration::days(days)),
+            ..Default::default()
+        };
+        deliveries::Entity::insert(row)
+            .exec(db.connection())
+            .await
+            .unwrap();
+    }
+    db.close().await.unwrap();
+    let out = purge();
+    assert_eq!(
+        stdout(&out).trim(),
+        "purged 1 delivery-log row(s) and 0 event payload(s)"
+    );
+}
+
 #[test]
 fn start_up_refuses_the_insecure_setting_in_production() {
     let dir = tempfile::tempdir().unwrap();

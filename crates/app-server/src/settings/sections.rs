@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use domain::review::budget::Budget;
+use domain::webhook::retention::RetentionPolicy;
 use domain::webhook::values::WebhookSecret;
 use secrecy::SecretString;
 
@@ -80,14 +81,18 @@ pub struct DatabaseSettings {
     /// `STORE_TIMEOUT_MS` (2500): how long a request waits on the database before it is answered
     /// `503`, so an outage never holds a request past GitHub's 10 s.
     pub timeout: Duration,
+    /// `DELIVERY_RETENTION_DAYS` (30) and `PAYLOAD_RETENTION_DAYS` (7); `0` keeps them forever.
+    pub retention: RetentionPolicy,
+    /// `RETENTION_INTERVAL_SECONDS` (3600): how often `serve` purges what is past retention.
+    pub retention_interval: Duration,
 }
 
 impl fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "DatabaseSettings {{ url: [REDACTED], timeout: {:?} }}",
-            self.timeout
+            "DatabaseSettings {{ url: [REDACTED], timeout: {:?}, retention: {:?}, retention_interval: {:?} }}",
+            self.timeout, self.retention, self.retention_interval
         )
     }
 }
@@ -108,7 +113,33 @@ pub(super) fn database(vars: &Vars) -> Result<DatabaseSettings, SettingsError> {
     Ok(DatabaseSettings {
         url: SecretString::from(url),
         timeout: Duration::from_millis(vars.number("STORE_TIMEOUT_MS", 2500, 100)?),
+        retention: RetentionPolicy {
+            deliveries: days_kept(vars, "DELIVERY_RETENTION_DAYS", 30)?,
+            payloads: days_kept(vars, "PAYLOAD_RETENTION_DAYS", 7)?,
+        },
+        retention_interval: Duration::from_secs(vars.number(
+            "RETENTION_INTERVAL_SECONDS",
+            3600,
+            1,
+        )?),
     })
+}
+
+/// A number of days to keep something; `0` keeps it forever.
+fn days_kept(
+    vars: &Vars,
+    name: &'static str,
+    default: u64,
+) -> Result<Option<chrono::Duration>, SettingsError> {
+    // 100 years at most, so the cut-off is a representable date.
+    match vars.number(name, default, 0)? {
+        0 => Ok(None),
+        days if days <= 36_500 => Ok(Some(chrono::Duration::days(days as i64))),
+        _ => Err(invalid(
+            name,
+            "expected at most 36500 days (0 keeps forever)",
+        )),
+    }
 }
 
 /// Where GitHub is, who nectr is to it, and how its deliveries are verified.

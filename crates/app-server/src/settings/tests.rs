@@ -221,3 +221,42 @@ fn debug_output_hides_secrets() {
         assert!(!shown.contains(secret), "{shown}");
     }
 }
+
+#[test]
+fn retention_defaults_to_30_and_7_days_and_zero_keeps_forever() {
+    let s = settings(&[]).unwrap();
+    assert_eq!(
+        s.database.retention.deliveries,
+        Some(chrono::Duration::days(30))
+    );
+    assert_eq!(
+        s.database.retention.payloads,
+        Some(chrono::Duration::days(7))
+    );
+    assert_eq!(
+        s.database.retention_interval,
+        std::time::Duration::from_secs(3600)
+    );
+    let s = settings(&[
+        ("DELIVERY_RETENTION_DAYS", "0"),
+        ("PAYLOAD_RETENTION_DAYS", "1"),
+    ])
+    .unwrap();
+    assert_eq!(s.database.retention.deliveries, None);
+    assert_eq!(
+        s.database.retention.payloads,
+        Some(chrono::Duration::days(1))
+    );
+    for (name, value) in [
+        ("DELIVERY_RETENTION_DAYS", "-1"),
+        ("DELIVERY_RETENTION_DAYS", "36501"),
+        ("PAYLOAD_RETENTION_DAYS", "a week"),
+        ("RETENTION_INTERVAL_SECONDS", "0"),
+    ] {
+        assert_eq!(
+            settings(&[(name, value)]).unwrap_err().name,
+            name,
+            "{value}"
+        );
+    }
+}

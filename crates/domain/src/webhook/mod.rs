@@ -2,7 +2,7 @@
 //! delivery is about and whether it asks for a review ([`event`]), what is read of its body
 //! ([`payload`], with the port the GitHub adapter implements), the delivery log's record
 //! ([`delivery`]), the ports that store them ([`ports`]), and the ingest use case ([`ingest`]) with what it
-//! takes and gives ([`request`]).
+//! takes and gives ([`request`]), and how long deliveries are kept ([`retention`]).
 
 pub mod delivery;
 pub mod event;
@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod payload;
 pub mod ports;
 pub mod request;
+pub mod retention;
 pub mod signature;
 pub mod values;
 
@@ -18,9 +19,12 @@ pub use event::{ReviewKey, WebhookEvent};
 pub use ingest::{IngestOutcome, IngestPolicy, IngestService};
 pub use payload::{DeliveryPayload, PayloadReader};
 pub use ports::{DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded};
+pub use retention::{Retention, RetentionPolicy, RetentionStore};
 pub use values::{DeliveryId, HeadSha, RepoFullName, WebhookSecret};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use payload::MockPayloadReader;
 #[cfg(any(test, feature = "mocks"))]
 pub use ports::{MockDeliveryLog, MockEventStore, MockInstallationStore};
+#[cfg(any(test, feature = "mocks"))]
+pub use retention::MockRetentionStore;
