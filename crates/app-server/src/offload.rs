@@ -14,8 +14,9 @@ use tokio::runtime::{Builder, Handle, Runtime};
 /// 10–60 KB; below this size the work takes well under a millisecond, less than handing it over.
 pub const OFF_LOOP_BODY_BYTES: usize = 256 * 1024;
 
-/// The runtime large bodies are ingested on: half the cores (at least one thread), so that the
-/// server threads always keep cores to answer on. Made once per process and never dropped.
+/// The runtime large bodies are ingested on: half the cores (at least one thread), at the lowest
+/// scheduling priority (niceness 19), so that the server threads always get the CPU first and
+/// large bodies the rest. Made once per process and never dropped.
 fn handle() -> &'static Handle {
     static RUNTIME: OnceLock<Runtime> = OnceLock::new();
     RUNTIME
@@ -24,6 +25,15 @@ fn handle() -> &'static Handle {
             Builder::new_multi_thread()
                 .worker_threads((cores / 2).max(1))
                 .thread_name("nectr-large-body")
+                .on_thread_start(|| {
+                    // Where the system refuses (it never does for lowering), the threads simply
+                    // keep the normal priority.
+                    if let Err(e) = thread_priority::set_current_thread_priority(
+                        thread_priority::ThreadPriority::Min,
+                    ) {
+                        tracing::debug!(error = ?e, "large-body thread keeps its priority");
+                    }
+                })
                 .enable_all()
                 .build()
                 .unwrap_or_else(|e| panic!("cannot start the large-body runtime: {e}"))

@@ -28,7 +28,7 @@ pub struct ServerSettings {
     pub run_workers: bool,
     /// `BODY_READ_TIMEOUT_SECONDS` (10): a webhook body not read whole by then is answered `408`.
     pub body_read_timeout: Duration,
-    /// `MAX_BUFFERED_BODY_BYTES` (256 MiB): bytes buffered across all in-flight bodies; past it, new
+    /// `MAX_BUFFERED_BODY_BYTES` (128 MiB): bytes buffered across all in-flight bodies; past it, new
     /// bodies are answered `503` with `Retry-After`.
     pub max_buffered_body_bytes: usize,
     /// `MAX_CONNECTIONS` (10,000): open connections at most, across the server's threads; more wait
@@ -64,7 +64,7 @@ pub(super) fn server(vars: &Vars, env: AppEnv) -> Result<ServerSettings, Setting
         body_read_timeout: Duration::from_secs(vars.number("BODY_READ_TIMEOUT_SECONDS", 10, 1)?),
         max_buffered_body_bytes: vars.number_usize(
             "MAX_BUFFERED_BODY_BYTES",
-            256 * 1024 * 1024,
+            128 * 1024 * 1024,
             1024,
         )?,
         max_connections: vars.number_usize("MAX_CONNECTIONS", 10_000, 1)?,
