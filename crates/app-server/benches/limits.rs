@@ -163,17 +163,11 @@ impl Server {
     }
 
     fn rss_mb(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
+        rss_mb(self.child.id())
     }
 
     fn fds(&self) -> usize {
-        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, |d| d.count())
+        fds(self.child.id())
     }
 
     fn row(&self, label: &str, probe: &Probe) {
@@ -188,6 +182,21 @@ impl Server {
             self.fds()
         );
     }
+}
+
+/// A process's resident memory, from `/proc`.
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// A process's open descriptors, from `/proc`.
+fn fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
 impl Drop for Server {
@@ -431,22 +440,13 @@ impl Sampler {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let (mut fds, mut rss) = (0, 0.0_f64);
+            let (mut peak_fds, mut peak_rss) = (0, 0.0_f64);
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                fds =
-                    fds.max(std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count()));
-                let status =
-                    std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-                if let Some(kb) = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-                {
-                    rss = rss.max(kb / 1024.0);
-                }
+                peak_fds = peak_fds.max(fds(pid));
+                peak_rss = peak_rss.max(rss_mb(pid));
                 std::thread::sleep(Duration::from_millis(100));
             }
-            (fds, rss)
+            (peak_fds, peak_rss)
         });
         Self { stop, thread }
     }

@@ -103,29 +103,29 @@ impl Retention {
         let now = self.clock.now();
         let mut purged = Purged::default();
         if let Some(keep) = self.policy.deliveries {
-            let before = now - keep;
-            loop {
-                let n = self
-                    .store
-                    .purge_deliveries(before, PURGE_BATCH_ROWS)
-                    .await?;
-                purged.deliveries += n;
-                if n < PURGE_BATCH_ROWS {
-                    break;
-                }
-            }
+            purged.deliveries =
+                drain(|limit| self.store.purge_deliveries(now - keep, limit)).await?;
         }
         if let Some(keep) = self.policy.payloads {
-            let before = now - keep;
-            loop {
-                let n = self.store.purge_payloads(before, PURGE_BATCH_ROWS).await?;
-                purged.payloads += n;
-                if n < PURGE_BATCH_ROWS {
-                    break;
-                }
-            }
+            purged.payloads = drain(|limit| self.store.purge_payloads(now - keep, limit)).await?;
         }
         Ok(purged)
+    }
+}
+
+/// Runs `batch` with [`PURGE_BATCH_ROWS`] until it purges fewer; how many in all.
+async fn drain<F, Fut>(mut batch: F) -> Result<u64>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<u64>>,
+{
+    let mut total = 0;
+    loop {
+        let n = batch(PURGE_BATCH_ROWS).await?;
+        total += n;
+        if n < PURGE_BATCH_ROWS {
+            return Ok(total);
+        }
     }
 }
 
