@@ -75,6 +75,12 @@ impl Reviewer for AnthropicReviewer {
                     .header("anthropic-version", "2023-06-01")
             })
             .await?;
+        if answer.exceeds_context() {
+            return Err(ReviewError::TooLarge(format!(
+                "Anthropic answered {}",
+                answer.status
+            )));
+        }
         if !answer.is_success() {
             return Err(ReviewError::Permanent(format!(
                 "Anthropic answered {}: {}",
@@ -84,6 +90,7 @@ impl Reviewer for AnthropicReviewer {
         }
         let answer = answer
             .body
+            .filter(Value::is_object)
             .ok_or_else(|| ReviewError::Transient("Anthropic's answer is not JSON".into()))?;
         let usage = Usage {
             input_tokens: answer["usage"]["input_tokens"].as_u64().unwrap_or(0),

@@ -33,13 +33,49 @@ impl Answer {
         (200..300).contains(&self.status)
     }
 
-    /// The `error.message` (or `error`) of an error body, which names the problem and never echoes a
-    /// key.
+    /// The `error.message` (or `error`, or `detail`) of an error body, which names the problem and
+    /// never echoes a key.
     pub fn error_message(&self) -> &str {
-        let error = self.body.as_ref().map(|b| &b["error"]);
-        error
-            .and_then(|e| e["message"].as_str().or(e.as_str()))
+        let Some(body) = self.body.as_ref() else {
+            return "no message";
+        };
+        let error = &body["error"];
+        error["message"]
+            .as_str()
+            .or(error.as_str())
+            .or(body["detail"].as_str())
             .unwrap_or("no message")
+    }
+
+    /// Whether the server says the request is past the model's context window (the words of
+    /// Anthropic, OpenAI, vLLM, llama.cpp's servers and Ollama).
+    pub fn exceeds_context(&self) -> bool {
+        if self.is_success() {
+            return false;
+        }
+        let text = self.error_text();
+        [
+            "context length",
+            "context_length",
+            "context window",
+            "context size",
+            "maximum context",
+            "too many tokens",
+            "exceed context",
+            "exceeds the context",
+            "prompt is too long",
+        ]
+        .iter()
+        .any(|w| text.contains(w))
+    }
+
+    /// The whole error body in lower case, to look for words in.
+    pub fn error_text(&self) -> String {
+        match &self.body {
+            Some(Value::String(text)) => text.to_ascii_lowercase(),
+            Some(body) => body.to_string().to_ascii_lowercase(),
+            None => String::new(),
+        }
     }
 }
 
@@ -68,6 +104,19 @@ impl ModelClient {
         body: &Value,
         authorize: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<Answer, ReviewError> {
+        self.post_json_unless(url, body, authorize, |_| false).await
+    }
+
+    /// The same, but a 429 or 5xx answer that `final_answer` picks (it sees the status and the
+    /// body) is handed back at once instead of being retried: a server that reports a request it
+    /// cannot take as a server error.
+    pub async fn post_json_unless(
+        &self,
+        url: &str,
+        body: &Value,
+        authorize: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+        final_answer: impl Fn(&Answer) -> bool,
+    ) -> Result<Answer, ReviewError> {
         let mut last_error = String::new();
         for attempt in 1..=ATTEMPTS {
             let backoff = Duration::from_millis(500 * u64::from(attempt));
@@ -82,6 +131,13 @@ impl ModelClient {
             let status = response.status().as_u16();
             if status == 429 || status >= 500 {
                 let wait = retry_after(response.headers()).unwrap_or(backoff);
+                let answer = Answer {
+                    status,
+                    body: read_body(response).await,
+                };
+                if final_answer(&answer) {
+                    return Ok(answer);
+                }
                 last_error = format!("{} {status}", self.name.answered);
                 tracing::warn!(
                     status,
@@ -92,11 +148,31 @@ impl ModelClient {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            let body = response.json().await.ok();
-            return Ok(Answer { status, body });
+            return Ok(Answer {
+                status,
+                body: read_body(response).await,
+            });
         }
         Err(ReviewError::Transient(last_error))
     }
+}
+
+impl ModelClient {
+    /// `GET url`'s JSON body within `timeout`; `None` for any failure (an optional page).
+    pub async fn get_json(&self, url: &str, timeout: Duration) -> Option<Value> {
+        let response = self.client.get(url).timeout(timeout).send().await.ok()?;
+        if !response.status().is_success() {
+            return None;
+        }
+        response.json().await.ok()
+    }
+}
+
+/// A body as JSON; one that is not (llama.cpp's Python server answers some errors as text) as a
+/// JSON string, so its words can still be read.
+async fn read_body(response: reqwest::Response) -> Option<Value> {
+    let text = response.text().await.ok()?;
+    Some(serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {

@@ -1,9 +1,17 @@
 //! The OpenAI-compatible reviewer: chat completions with a JSON-schema response format, falling back
-//! to JSON mode for servers that do not take a schema. OpenAI, Ollama, vLLM and llama.cpp's server all
-//! speak it; `OPENAI_BASE_URL` picks the server. 429 and 5xx answers are retried, honouring
+//! to JSON mode for servers that do not take a schema. OpenAI, Ollama, vLLM and llama.cpp's servers
+//! all speak it; `OPENAI_BASE_URL` picks the server. 429 and 5xx answers are retried, honouring
 //! `retry-after`.
+//!
+//! What a server supports is learnt, not configured. A schema request the server refuses in any
+//! way that is not a rate limit (`400`, `422`, a 5xx whose body names `response_format` or
+//! `json_schema`, or any 5xx to a server never seen answering a schema) is tried once in JSON mode
+//! before the error counts as transient; once JSON mode works, the reviewer asks for it straight
+//! away from then on (it is built per base URL and model). A request past the model's context (the
+//! server says "context length", "context window", "too many tokens"...) is `TooLarge`: the review
+//! splits it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -11,8 +19,8 @@ use domain::review::{ReviewDraft, ReviewError, ReviewRequest, Reviewer, Usage};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
-use crate::http::{ModelClient, ServerName};
-use crate::prompt;
+use crate::http::{Answer, ModelClient, ServerName};
+use crate::prompt::{self, json_in};
 
 const NAME: ServerName = ServerName {
     unreachable: "the model server is unreachable",
@@ -31,15 +39,31 @@ pub struct OpenAiConfig {
     /// `OPENAI_MAX_TOKENS`.
     pub max_tokens: u32,
     pub timeout: Duration,
+    /// `OPENAI_CONTEXT_TOKENS`: the model's context window, when the server does not say it
+    /// (llama.cpp's server does, at `/props`; it is asked once when this is not set).
+    pub context_tokens: Option<u32>,
 }
+
+/// Tokens of a request that are not diff: the instructions, the schema in JSON mode, the title,
+/// the description and linked issues. Estimated; a request that still does not fit is split.
+const PROMPT_TOKENS: usize = 1_024;
 
 #[derive(Debug)]
 pub struct OpenAiReviewer {
     config: OpenAiConfig,
     client: ModelClient,
-    /// Set once the server refused a JSON-schema response format: ask for JSON mode from then on.
-    json_mode: AtomicBool,
+    /// What the server is known to take: [`UNKNOWN`], [`SCHEMA`] or [`JSON_MODE`].
+    supports: AtomicU8,
+    /// The model's context window: configured, or asked of the server once.
+    context: tokio::sync::OnceCell<Option<u32>>,
 }
+
+/// Nothing learnt yet: ask with a schema, and take any refusal of it as a reason to try JSON mode.
+const UNKNOWN: u8 = 0;
+/// A schema request has succeeded: a 5xx is then the server's trouble, not the schema's.
+const SCHEMA: u8 = 1;
+/// The server refused a schema and took JSON mode: ask for JSON mode from now on.
+const JSON_MODE: u8 = 2;
 
 /// How the answer's shape is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,7 +79,8 @@ impl OpenAiReviewer {
         Ok(Self {
             config,
             client,
-            json_mode: AtomicBool::new(false),
+            supports: AtomicU8::new(UNKNOWN),
+            context: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -94,20 +119,35 @@ impl OpenAiReviewer {
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
         );
+        let schema_unproven = self.supports.load(Ordering::Relaxed) != SCHEMA;
+        // Answers not worth retrying although they are 5xx: a refused schema, and a request past
+        // the model's context (it will not fit on a second try either).
+        let final_answer = |answer: &Answer| {
+            answer.exceeds_context()
+                || (format == Format::Schema
+                    && answer.status != 429
+                    && (schema_unproven || names_the_response_format(answer)))
+        };
         let answer = self
             .client
-            .post_json(&url, &self.body(user, format), |call| {
-                match &self.config.api_key {
+            .post_json_unless(
+                &url,
+                &self.body(user, format),
+                |call| match &self.config.api_key {
                     Some(key) => call.bearer_auth(key.expose_secret()),
                     None => call,
-                }
-            })
+                },
+                final_answer,
+            )
             .await?;
-        if (answer.status == 400 || answer.status == 422) && format == Format::Schema {
-            tracing::warn!(
-                status = answer.status,
-                "the model server refused a JSON-schema response format; using JSON mode"
-            );
+        if answer.exceeds_context() {
+            return Err(ReviewError::TooLarge(format!(
+                "the model server answered {}",
+                answer.status
+            )));
+        }
+        let refused = matches!(answer.status, 400 | 422) || answer.status >= 500;
+        if refused && format == Format::Schema {
             return Ok(None);
         }
         if !answer.is_success() {
@@ -117,18 +157,66 @@ impl OpenAiReviewer {
                 answer.error_message()
             )));
         }
-        answer
-            .body
-            .map(Some)
-            .ok_or_else(|| ReviewError::Transient("the model server's answer is not JSON".into()))
+        match answer.body {
+            Some(body @ Value::Object(_)) => Ok(Some(body)),
+            _ => Err(ReviewError::Transient(
+                "the model server's answer is not JSON".into(),
+            )),
+        }
+    }
+
+    /// The answer to `user`, in the format the server is known to take; a refused schema is tried
+    /// once in JSON mode, which is then remembered if it works.
+    async fn answer(&self, user: &str) -> Result<Value, ReviewError> {
+        if self.supports.load(Ordering::Relaxed) == JSON_MODE {
+            return self.ask(user, Format::JsonMode).await?.ok_or_else(refused);
+        }
+        if let Some(answer) = self.ask(user, Format::Schema).await? {
+            self.supports.store(SCHEMA, Ordering::Relaxed);
+            return Ok(answer);
+        }
+        let answer = self
+            .ask(user, Format::JsonMode)
+            .await?
+            .ok_or_else(refused)?;
+        if self.supports.swap(JSON_MODE, Ordering::Relaxed) != JSON_MODE {
+            tracing::warn!(
+                model = %self.config.model,
+                "the model server does not take a JSON-schema response format; using JSON mode from now on"
+            );
+        }
+        Ok(answer)
     }
 }
 
-/// The JSON object in a message's content; local models in JSON mode sometimes fence it.
-fn json_in(content: &str) -> Option<Value> {
-    let start = content.find('{')?;
-    let end = content.rfind('}')?;
-    serde_json::from_str(content.get(start..=end)?).ok()
+impl OpenAiReviewer {
+    /// The context window llama.cpp's server reports at `/props` (beside `/v1`), if it answers
+    /// within a few seconds; other servers have no such page.
+    async fn reported_context(&self) -> Option<u32> {
+        let base = self.config.base_url.trim_end_matches('/');
+        let origin = base.strip_suffix("/v1").unwrap_or(base);
+        let props = self
+            .client
+            .get_json(&format!("{origin}/props"), Duration::from_secs(5))
+            .await?;
+        let n_ctx = props["default_generation_settings"]["n_ctx"]
+            .as_u64()
+            .or_else(|| props["n_ctx"].as_u64())?;
+        tracing::info!(n_ctx, "the model server reports its context window");
+        u32::try_from(n_ctx).ok()
+    }
+}
+
+fn refused() -> ReviewError {
+    ReviewError::Permanent("the model server refused the request".into())
+}
+
+/// Whether an error names the response format: the server could not take the schema.
+fn names_the_response_format(answer: &Answer) -> bool {
+    let text = answer.error_text();
+    ["response_format", "json_schema", "response format"]
+        .iter()
+        .any(|w| text.contains(w))
 }
 
 #[async_trait]
@@ -137,24 +225,26 @@ impl Reviewer for OpenAiReviewer {
         "openai"
     }
 
+    async fn context_tokens(&self) -> Option<usize> {
+        let window = *self
+            .context
+            .get_or_init(|| async {
+                match self.config.context_tokens {
+                    Some(configured) => Some(configured),
+                    None => self.reported_context().await,
+                }
+            })
+            .await;
+        // What is left for the diff once the answer and the rest of the prompt have their room.
+        let left = (window? as usize)
+            .saturating_sub(self.config.max_tokens as usize)
+            .saturating_sub(PROMPT_TOKENS);
+        Some(left.max(256))
+    }
+
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
         let user = prompt::user_message(request);
-        let answer = if self.json_mode.load(Ordering::Relaxed) {
-            self.ask(&user, Format::JsonMode).await?
-        } else {
-            match self.ask(&user, Format::Schema).await? {
-                Some(answer) => Some(answer),
-                None => {
-                    self.json_mode.store(true, Ordering::Relaxed);
-                    self.ask(&user, Format::JsonMode).await?
-                }
-            }
-        };
-        let Some(answer) = answer else {
-            return Err(ReviewError::Permanent(
-                "the model server refused the request".into(),
-            ));
-        };
+        let answer = self.answer(&user).await?;
         let usage = Usage {
             input_tokens: answer["usage"]["prompt_tokens"].as_u64().unwrap_or(0),
             output_tokens: answer["usage"]["completion_tokens"].as_u64().unwrap_or(0),

@@ -5,6 +5,8 @@ use domain::review::diff::LineKind;
 use domain::review::{
     Category, Finding, Focus, ReviewDraft, ReviewError, ReviewRequest, Severity, Usage,
 };
+use std::collections::{HashMap, HashSet};
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -115,12 +117,7 @@ pub fn user_message(request: &ReviewRequest) -> String {
     text
 }
 
-#[derive(Deserialize)]
-struct Answer {
-    summary: String,
-    findings: Vec<AnswerFinding>,
-}
-
+/// One finding as the schema asks for it. A finding that does not read as this is dropped.
 #[derive(Deserialize)]
 struct AnswerFinding {
     path: String,
@@ -133,66 +130,114 @@ struct AnswerFinding {
     suggestion: Option<String>,
 }
 
-/// Parses the model's structured answer. Malformed output is a transient error (a retry may well
-/// produce a good answer); the raw output never reaches the error or the logs.
+/// The lines of each file a comment may sit on: those the request shows of the new file (added
+/// and context lines).
+fn commentable(request: &ReviewRequest) -> HashMap<&str, HashSet<u32>> {
+    request
+        .files
+        .iter()
+        .map(|file| {
+            let lines = file
+                .hunks
+                .iter()
+                .flat_map(|h| &h.lines)
+                .filter(|l| l.kind != LineKind::Removed)
+                .filter_map(|l| l.new_no)
+                .collect();
+            (file.path(), lines)
+        })
+        .collect()
+}
+
+/// A finding from the model's answer, if it is valid: every field of the schema, a known severity
+/// and category, a file of the request, and a line the diff shows (a range is kept only if its end
+/// is shown too).
+fn valid_finding(item: Value, places: &HashMap<&str, HashSet<u32>>) -> Option<Finding> {
+    let f: AnswerFinding = serde_json::from_value(item).ok()?;
+    let lines = places.get(f.path.as_str())?;
+    if !lines.contains(&f.line) || f.title.trim().is_empty() {
+        return None;
+    }
+    let severity = match f.severity.to_ascii_lowercase().as_str() {
+        "critical" => Severity::Critical,
+        "warning" => Severity::Warning,
+        "info" => Severity::Info,
+        _ => return None,
+    };
+    let category = match f.category.to_ascii_lowercase().as_str() {
+        "security" => Category::Security,
+        "correctness" => Category::Correctness,
+        "performance" => Category::Performance,
+        "maintainability" => Category::Maintainability,
+        _ => return None,
+    };
+    Some(Finding {
+        severity,
+        category,
+        line: f.line,
+        end_line: f
+            .end_line
+            .filter(|end| *end > f.line && lines.contains(end)),
+        path: f.path,
+        title: f.title,
+        body: f.body,
+        // Models say "no suggestion" with an empty string as often as with null.
+        suggestion: f.suggestion.filter(|s| !s.trim().is_empty()),
+    })
+}
+
+/// Reads the model's structured answer, keeping what is valid: each finding is checked on its own
+/// (see [`valid_finding`]) and the invalid ones are dropped and counted, never posted; a missing
+/// summary gets a stand-in. An answer without a list of findings is malformed: a transient error (a
+/// retry may well produce a good answer). The raw output never reaches the error or the logs.
 pub fn parse_answer(
     value: Value,
     request: &ReviewRequest,
     model: &str,
     usage: Usage,
 ) -> Result<ReviewDraft, ReviewError> {
-    let answer: Answer = serde_json::from_value(value).map_err(|e| {
-        ReviewError::Transient(format!(
-            "the model's answer does not match the schema ({})",
-            e.classify_name()
-        ))
-    })?;
-    let known: Vec<&str> = request.files.iter().map(|f| f.path()).collect();
-    let findings = answer
-        .findings
+    let summary = value["summary"]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let Some(items) = value["findings"].as_array().cloned() else {
+        return Err(ReviewError::Transient(
+            "the model's answer does not match the schema (no list of findings)".into(),
+        ));
+    };
+    let places = commentable(request);
+    let given = items.len();
+    let findings: Vec<Finding> = items
         .into_iter()
-        .filter(|f| known.contains(&f.path.as_str()) && f.line > 0)
-        .map(|f| Finding {
-            severity: match f.severity.as_str() {
-                "critical" => Severity::Critical,
-                "warning" => Severity::Warning,
-                _ => Severity::Info,
-            },
-            category: match f.category.as_str() {
-                "security" => Category::Security,
-                "correctness" => Category::Correctness,
-                "performance" => Category::Performance,
-                _ => Category::Maintainability,
-            },
-            path: f.path,
-            line: f.line,
-            end_line: f.end_line.filter(|e| *e > f.line),
-            title: f.title,
-            body: f.body,
-            // Models say "no suggestion" with an empty string as often as with null.
-            suggestion: f.suggestion.filter(|s| !s.trim().is_empty()),
-        })
+        .filter_map(|item| valid_finding(item, &places))
         .collect();
+    let dropped_findings = u32::try_from(given - findings.len()).unwrap_or(u32::MAX);
+    if dropped_findings > 0 {
+        tracing::info!(
+            model,
+            dropped = dropped_findings,
+            kept = findings.len(),
+            "invalid findings in the model's answer dropped"
+        );
+    }
     Ok(ReviewDraft {
-        summary: answer.summary,
+        summary: summary.unwrap_or("The model gave no summary.").to_owned(),
         findings,
-        not_covered: Vec::new(),
         model: Some(model.to_owned()),
         usage,
+        dropped_findings,
+        ..ReviewDraft::default()
     })
 }
 
-trait ClassifyName {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl ClassifyName for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "io",
-            serde_json::error::Category::Syntax => "syntax",
-            serde_json::error::Category::Data => "wrong shape",
-            serde_json::error::Category::Eof => "truncated",
-        }
-    }
+/// The first JSON object in a model's text: models in JSON mode (small ones above all) fence it,
+/// or write words before or after it. Each `{` is tried in turn until one starts a whole object.
+pub fn json_in(content: &str) -> Option<Value> {
+    content.match_indices('{').find_map(|(start, _)| {
+        serde_json::Deserializer::from_str(&content[start..])
+            .into_iter::<Value>()
+            .next()?
+            .ok()
+            .filter(Value::is_object)
+    })
 }

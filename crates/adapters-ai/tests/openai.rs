@@ -25,6 +25,7 @@ fn reviewer(server: &MockServer, key: Option<&str>) -> OpenAiReviewer {
         model: "gpt-4.1-mini".into(),
         max_tokens: 2048,
         timeout: Duration::from_secs(5),
+        context_tokens: None,
     })
     .unwrap()
 }
@@ -205,7 +206,25 @@ async fn rate_limits_and_overload_are_retried_and_a_bad_key_is_permanent() {
         reviewer(&server, Some("k")).review(&request()).await,
         Err(ReviewError::Transient(_))
     ));
-    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    // A server never seen answering a schema may be refusing the schema with its 500 (llama.cpp's
+    // Python server does): JSON mode is tried once, with its own retries, before giving up.
+    let formats: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let body: Value = serde_json::from_slice(&r.body).unwrap();
+            body["response_format"]["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        formats,
+        ["json_schema", "json_object", "json_object", "json_object"]
+    );
 
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -289,4 +308,178 @@ async fn context_and_focus_reach_the_prompt() {
             "{expected} missing from {prompt}"
         );
     }
+}
+
+fn formats_asked(requests: &[Request]) -> Vec<String> {
+    requests
+        .iter()
+        .map(|r| {
+            body_of(r)["response_format"]["type"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_500_naming_the_response_format_switches_to_json_mode_once_and_for_good() {
+    // llama.cpp's Python server reports a schema it cannot take as a validation error with 500.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(wiremock::matchers::body_partial_json(
+            json!({"response_format": {"type": "json_schema"}}),
+        ))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "error": {"message": "1 validation error for CreateChatCompletionRequest\nresponse_format\n  Input tag 'json_schema' found using 'type' does not match any of the expected tags", "type": "internal_server_error"}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(completion(&review_json().to_string(), "stop")),
+        )
+        .mount(&server)
+        .await;
+    let reviewer = reviewer(&server, None);
+    for _ in 0..3 {
+        let draft = reviewer.review(&request()).await.unwrap();
+        assert_eq!(draft.findings.len(), 2);
+    }
+    // One refused schema request, then JSON mode straight away: nothing retried, nothing asked twice.
+    assert_eq!(
+        formats_asked(&server.received_requests().await.unwrap()),
+        ["json_schema", "json_object", "json_object", "json_object"]
+    );
+}
+
+#[tokio::test]
+async fn once_a_schema_worked_a_5xx_is_the_servers_trouble_and_retried() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(completion(&review_json().to_string(), "stop")),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(502).insert_header("retry-after", "0"))
+        .mount(&server)
+        .await;
+    let reviewer = reviewer(&server, None);
+    reviewer.review(&request()).await.unwrap();
+    assert!(matches!(
+        reviewer.review(&request()).await,
+        Err(ReviewError::Transient(_))
+    ));
+    assert_eq!(
+        formats_asked(&server.received_requests().await.unwrap()),
+        ["json_schema"; 4],
+        "the schema is kept: one success, then three tries"
+    );
+}
+
+#[tokio::test]
+async fn a_request_past_the_context_window_is_too_large_not_failed() {
+    for (status, message) in [
+        (
+            400,
+            "This model's maximum context length is 8192 tokens. However, your messages resulted in 9100 tokens.",
+        ),
+        (400, "Requested tokens (2400) exceed context window of 2048"),
+        (
+            500,
+            "the request exceeds the available context size, try increasing it",
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .respond_with(
+                ResponseTemplate::new(status)
+                    .set_body_json(json!({"error": {"message": message, "code": status}})),
+            )
+            .mount(&server)
+            .await;
+        let answer = reviewer(&server, None).review(&request()).await;
+        assert!(
+            matches!(answer, Err(ReviewError::TooLarge(_))),
+            "{message}: {answer:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_small_models_invalid_findings_are_dropped_and_counted_the_valid_kept() {
+    let answer = json!({
+        "summary": "Looks risky.",
+        "findings": [
+            {"path": "src/pay.rs", "line": 2, "end_line": 9, "severity": "warning", "category": "correctness",
+             "title": "Rounding", "body": "Truncates.", "suggestion": null},
+            {"path": "src/pay.rs", "line": 40, "end_line": null, "severity": "warning", "category": "correctness",
+             "title": "Not in the diff", "body": "x", "suggestion": null},
+            {"path": "src/other.rs", "line": 2, "end_line": null, "severity": "warning", "category": "correctness",
+             "title": "Not a file of the request", "body": "x", "suggestion": null},
+            {"path": "src/pay.rs", "line": 2, "end_line": null, "severity": "high", "category": "correctness",
+             "title": "Unknown severity", "body": "x", "suggestion": null},
+            {"path": "src/pay.rs", "line": 1, "severity": "info", "category": "style", "title": "Unknown category"},
+            {"path": "src/pay.rs", "line": "two", "severity": "info", "category": "correctness", "title": "t", "body": "b"},
+            "not even an object"
+        ]
+    });
+    // Words around the object, and a stray brace after it, as small models write.
+    let content = format!("Sure! Here is the review:\n```json\n{answer}\n```\nHope that helps {{:");
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(completion(&content, "stop")))
+        .mount(&server)
+        .await;
+    let draft = reviewer(&server, None).review(&request()).await.unwrap();
+    assert_eq!(draft.summary, "Looks risky.");
+    assert_eq!(draft.findings.len(), 1);
+    let kept = &draft.findings[0];
+    assert_eq!(
+        (kept.line, kept.end_line, kept.severity),
+        (2, None, Severity::Warning)
+    );
+    assert_eq!(draft.dropped_findings, 6);
+}
+
+#[tokio::test]
+async fn the_context_window_comes_from_the_setting_else_from_llama_cpps_props_page() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/props"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"default_generation_settings": {"n_ctx": 8192}, "total_slots": 1}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let asked = reviewer(&server, None);
+    // 8,192 less the answer's 2,048 and 1,024 for the rest of the prompt; asked once.
+    assert_eq!(asked.context_tokens().await, Some(5_120));
+    assert_eq!(asked.context_tokens().await, Some(5_120));
+
+    let configured = OpenAiReviewer::new(OpenAiConfig {
+        base_url: format!("{}/v1", server.uri()),
+        api_key: None,
+        model: "m".into(),
+        max_tokens: 1_024,
+        timeout: Duration::from_secs(5),
+        context_tokens: Some(4_096),
+    })
+    .unwrap();
+    assert_eq!(configured.context_tokens().await, Some(2_048));
+
+    let silent = MockServer::start().await; // no /props: OpenAI, Ollama, vLLM
+    assert_eq!(reviewer(&silent, None).context_tokens().await, None);
 }

@@ -168,7 +168,7 @@ pub async fn review(
     }
     // The same budgeting as the workers: large diffs are reviewed in parts, and what is left out is
     // named.
-    let plan = domain::review::budget::plan(files, budget);
+    let plan = domain::review::budget::plan(files, budget.fitting(reviewer.context_tokens().await));
     let template = ReviewRequest::new(diff.display().to_string(), Vec::new());
     let draft =
         domain::review::service::review_in_chunks(reviewer.as_ref(), &template, &plan).await?;

@@ -272,6 +272,10 @@ fn openai(vars: &Vars) -> Result<ReviewerChoice, SettingsError> {
             .unwrap_or_else(|| "gpt-4.1-mini".to_owned()),
         max_tokens: vars.number_u32("OPENAI_MAX_TOKENS", 4096, 256)?,
         timeout: Duration::from_secs(vars.number("OPENAI_TIMEOUT_SECONDS", 300, 1)?),
+        context_tokens: match vars.get("OPENAI_CONTEXT_TOKENS") {
+            None => None,
+            Some(_) => Some(vars.number_u32("OPENAI_CONTEXT_TOKENS", 0, 512)?),
+        },
     };
     if config.api_key.is_none() && config.base_url.starts_with("https://api.openai.com") {
         return Err(invalid(

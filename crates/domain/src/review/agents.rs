@@ -43,6 +43,10 @@ impl Reviewer for ParallelAgents {
         self.inner.name()
     }
 
+    async fn context_tokens(&self) -> Option<usize> {
+        self.inner.context_tokens().await
+    }
+
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
         let answers = futures_util::future::join_all(Focus::ALL.map(|focus| {
             let mut request = request.clone();
@@ -69,6 +73,8 @@ impl Reviewer for ParallelAgents {
                 Err(ReviewError::Transient(e)) => {
                     transient = Some(format!("the {} agent: {e}", focus.as_str()));
                 }
+                // The agents' requests differ only by their focus: all are split alike.
+                Err(ReviewError::TooLarge(e)) => return Err(ReviewError::TooLarge(e)),
             }
         }
         // A review with one agent missing would say less than it seems to; the queue retries it.
@@ -117,6 +123,7 @@ mod tests {
                     input_tokens: 100,
                     output_tokens: 10,
                 },
+                ..ReviewDraft::default()
             })
         });
         model

@@ -23,6 +23,16 @@ impl Default for Budget {
     }
 }
 
+impl Budget {
+    /// This budget, with requests no larger than `context` tokens of diff when that is known.
+    pub fn fitting(self, context: Option<usize>) -> Self {
+        Self {
+            chunk_tokens: context.map_or(self.chunk_tokens, |c| self.chunk_tokens.min(c.max(1))),
+            ..self
+        }
+    }
+}
+
 /// The files of a review, in the requests they go to, and the ones left out with why.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
@@ -208,6 +218,15 @@ mod tests {
         ))
         .pop()
         .unwrap()
+    }
+
+    #[test]
+    fn a_known_context_narrows_requests_and_never_widens_them() {
+        let budget = Budget::default();
+        assert_eq!(budget.fitting(None), budget);
+        assert_eq!(budget.fitting(Some(1_500)).chunk_tokens, 1_500);
+        assert_eq!(budget.fitting(Some(100_000)).chunk_tokens, 24_000);
+        assert_eq!(budget.fitting(Some(0)).chunk_tokens, 1);
     }
 
     #[test]

@@ -89,7 +89,10 @@ impl ReviewPullRequest {
         Ok(Gathered {
             scope,
             lines,
-            plan: plan(files, self.budget),
+            plan: plan(
+                files,
+                self.budget.fitting(self.reviewer.context_tokens().await),
+            ),
             request,
         })
     }

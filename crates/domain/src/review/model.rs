@@ -151,6 +151,11 @@ pub struct ReviewDraft {
     pub model: Option<String>,
     /// Tokens used; zero for the built-in reviewer.
     pub usage: Usage,
+    /// Findings the model gave that were not valid (a line the diff does not show, an unknown
+    /// severity, a missing field) and were dropped, never posted.
+    pub dropped_findings: u32,
+    /// Requests that were too large for the model's context and were reviewed in smaller parts.
+    pub context_splits: u32,
 }
 
 impl ReviewDraft {
@@ -209,6 +214,8 @@ impl ReviewDraft {
                 merged.model = part.model;
             }
             merged.usage += part.usage;
+            merged.dropped_findings += part.dropped_findings;
+            merged.context_splits += part.context_splits;
         }
         merged
     }
@@ -221,6 +228,10 @@ pub enum ReviewError {
     Transient(String),
     #[error("reviewer failed: {0}")]
     Permanent(String),
+    /// The request does not fit the model's context window: the same files in smaller requests
+    /// may (the review is split, not failed).
+    #[error("the request exceeds the model's context: {0}")]
+    TooLarge(String),
 }
 
 /// A reviewer: the built-in rules, or a model behind an API.
@@ -235,8 +246,17 @@ pub trait Reviewer: Send + Sync {
     ///
     /// # Errors
     /// `Transient` for what may pass on retry (rate limits, timeouts, 5xx, a malformed or truncated
-    /// answer); `Permanent` for what will not (a refused key, a request the model cannot take).
+    /// answer); `TooLarge` for a request past the model's context (smaller ones may pass);
+    /// `Permanent` for what will not (a refused key, a request the model cannot take).
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError>;
+
+    /// How many tokens of diff one request may carry, when the model's context window is known
+    /// (configured, or reported by the server); the plan then packs requests to fit it. `None`:
+    /// unknown, the configured budget applies (and a request the model refuses as too large is
+    /// split anyway).
+    async fn context_tokens(&self) -> Option<usize> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +294,7 @@ mod tests {
                 input_tokens: tokens,
                 output_tokens: 1,
             },
+            ..ReviewDraft::default()
         };
         let merged = ReviewDraft::merge(vec![
             ("Security".into(), part(vec![info, elsewhere.clone()], 10)),

@@ -21,6 +21,7 @@ use crate::queue::outcome::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
 use crate::review::budget::{Budget, Plan};
 use crate::review::codehost::CodeHost;
+use crate::review::diff::FileDiff;
 use crate::review::gather::{Gathered, ReviewScope};
 use crate::review::post::Posting;
 use crate::review::prepare::History;
@@ -107,6 +108,12 @@ impl ReviewPullRequest {
                 Err(ReviewError::Permanent(error)) => {
                     return Err(Box::new(JobResult::Permanent { error }));
                 }
+                // Split until it fits, so only a reviewer that breaks the contract gets here.
+                Err(e @ ReviewError::TooLarge(_)) => {
+                    return Err(Box::new(JobResult::Permanent {
+                        error: e.to_string(),
+                    }));
+                }
             };
         let review_ms = reviewing.elapsed().as_millis() as u64;
         if let Some(note) = gathered.scope.note() {
@@ -148,6 +155,8 @@ impl ReviewPullRequest {
                 "inline_comments": posting.review.comments.len(),
                 "moved_to_body": posting.moved,
                 "repeated_findings_left_out": reviewed.repeated,
+                "dropped_findings": draft.dropped_findings,
+                "context_splits": draft.context_splits,
                 "not_covered": draft.not_covered.len(),
                 "linked_issues": request.linked_issues.len(),
                 "instructions": request.instructions.is_some(),
@@ -170,9 +179,7 @@ pub async fn review_in_chunks(
     let count = plan.chunks.len();
     let mut parts = Vec::with_capacity(count);
     for (i, chunk) in plan.chunks.iter().enumerate() {
-        let mut request = template.clone();
-        request.files = chunk.clone();
-        let draft = reviewer.review(&request).await?;
+        let draft = review_fitting(reviewer, template, chunk.clone()).await?;
         parts.push((format!("Part {} of {count}", i + 1), draft));
     }
     let mut draft = if parts.is_empty() {
@@ -189,6 +196,13 @@ pub async fn review_in_chunks(
             draft.summary
         );
     }
+    if draft.context_splits > 0 {
+        draft.summary = format!(
+            "The model's context could not take the whole of {} request(s): they were split into \
+             smaller ones.\n\n{}",
+            draft.context_splits, draft.summary
+        );
+    }
     // The plan's reasons come first; a reviewer's own are not repeated.
     let mut not_covered = plan.not_covered.clone();
     for (path, why) in draft.not_covered {
@@ -198,6 +212,77 @@ pub async fn review_in_chunks(
     }
     draft.not_covered = not_covered;
     Ok(draft)
+}
+
+/// Reviews `files` in one request or, when the reviewer says the request is past the model's
+/// context, in halves (of the files, then of a file's hunks) until each fits. A single hunk that
+/// still does not fit is named as not covered, never cut silently.
+async fn review_fitting(
+    reviewer: &dyn Reviewer,
+    template: &ReviewRequest,
+    files: Vec<FileDiff>,
+) -> Result<ReviewDraft, ReviewError> {
+    let mut pending = vec![files];
+    let mut parts = Vec::new();
+    let mut split = false;
+    let mut too_large = Vec::new();
+    while let Some(files) = pending.pop() {
+        let mut request = template.clone();
+        request.files = files;
+        match reviewer.review(&request).await {
+            Ok(draft) => parts.push(draft),
+            Err(ReviewError::TooLarge(why)) => match halves(&request.files) {
+                Some((first, second)) => {
+                    tracing::info!(reason = %why, "a request is past the model's context; splitting it");
+                    split = true;
+                    pending.push(second);
+                    pending.push(first);
+                }
+                None => too_large.extend(request.files.iter().map(|f| {
+                    (
+                        f.path().to_owned(),
+                        "too large for the model's context".to_owned(),
+                    )
+                })),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    let mut draft = match parts.len() {
+        0 => ReviewDraft {
+            summary: "Nothing here fitted the model's context.".to_owned(),
+            ..ReviewDraft::default()
+        },
+        1 => parts.remove(0),
+        n => ReviewDraft::merge(
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, d)| (format!("smaller part {} of {n}", i + 1), d))
+                .collect(),
+        ),
+    };
+    draft.context_splits += u32::from(split);
+    draft.not_covered.extend(too_large);
+    Ok(draft)
+}
+
+/// Two halves of a request's files: by files, else the one file's hunks; `None` for one hunk.
+fn halves(files: &[FileDiff]) -> Option<(Vec<FileDiff>, Vec<FileDiff>)> {
+    if files.len() > 1 {
+        let (first, second) = files.split_at(files.len() / 2);
+        return Some((first.to_vec(), second.to_vec()));
+    }
+    let file = files.first()?;
+    if file.hunks.len() < 2 {
+        return None;
+    }
+    let mut first = file.clone();
+    let mut second = file.clone();
+    second.hunks = first.hunks.split_off(first.hunks.len() / 2);
+    first.split = true;
+    second.split = true;
+    Some((vec![first], vec![second]))
 }
 
 /// A commit's first 12 characters, as reviews show it.

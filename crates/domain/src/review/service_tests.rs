@@ -108,6 +108,7 @@ fn no_context(host: &mut MockCodeHost) {
 
 fn reviewer(findings: Vec<Finding>) -> MockReviewer {
     let mut reviewer = MockReviewer::new();
+    reviewer.expect_context_tokens().return_const(None);
     reviewer.expect_name().return_const("builtin".to_owned());
     reviewer.expect_review().returning(move |_| {
         Ok(ReviewDraft {
@@ -258,6 +259,7 @@ async fn linked_issues_and_the_base_branch_instructions_reach_the_reviewer() {
     host.expect_post_review()
         .returning(|_, _, _, _| Ok(posted(1)));
     let mut model = MockReviewer::new();
+    model.expect_context_tokens().return_const(None);
     model.expect_name().return_const("anthropic".to_owned());
     model
         .expect_review()
@@ -353,6 +355,7 @@ async fn after_a_force_push_the_whole_pull_request_is_reviewed_again() {
         .times(1)
         .returning(|_, _, _, _| Ok(posted(9)));
     let mut model = MockReviewer::new();
+    model.expect_context_tokens().return_const(None);
     model.expect_name().return_const("builtin".to_owned());
     model
         .expect_review()
@@ -402,5 +405,79 @@ async fn a_cached_pull_request_older_than_the_event_is_asked_for_again() {
     assert!(
         matches!(handler.handle(&job()).await, JobResult::Completed { .. }),
         "not superseded by a stale cache"
+    );
+}
+
+/// A reviewer whose context takes one hunk per request: anything more is `TooLarge`, and a hunk
+/// of more than `max_lines` lines too.
+fn small_context(max_lines: usize) -> MockReviewer {
+    let mut reviewer = MockReviewer::new();
+    reviewer.expect_name().return_const("openai".to_owned());
+    reviewer.expect_review().returning(move |request| {
+        let hunks: Vec<_> = request.files.iter().flat_map(|f| &f.hunks).collect();
+        if hunks.len() > 1 || hunks.iter().any(|h| h.lines.len() > max_lines) {
+            return Err(ReviewError::TooLarge("context length exceeded".into()));
+        }
+        let file = &request.files[0];
+        Ok(ReviewDraft {
+            summary: format!("looked at {}", file.path()),
+            findings: vec![Finding {
+                path: file.path().to_owned(),
+                ..finding(file.hunks[0].new_start, Severity::Warning)
+            }],
+            ..ReviewDraft::default()
+        })
+    });
+    reviewer
+}
+
+#[tokio::test]
+async fn a_request_past_the_models_context_is_split_until_it_fits_and_the_review_says_so() {
+    let files = crate::review::diff::parse(
+        "diff --git a/a.rs b/a.rs\n--- a/a.rs\n+++ b/a.rs\n@@ -1,1 +1,2 @@\n a\n+b\n@@ -10,1 +11,2 @@\n c\n+d\n\
+         diff --git a/b.rs b/b.rs\n--- a/b.rs\n+++ b/b.rs\n@@ -1,1 +1,2 @@\n e\n+f\n",
+    );
+    let plan = crate::review::budget::Plan {
+        chunks: vec![files],
+        not_covered: Vec::new(),
+    };
+    let draft = review_in_chunks(&small_context(10), &ReviewRequest::default(), &plan)
+        .await
+        .unwrap();
+    let places: Vec<(&str, u32)> = draft
+        .findings
+        .iter()
+        .map(|f| (f.path.as_str(), f.line))
+        .collect();
+    assert_eq!(places, [("a.rs", 1), ("a.rs", 11), ("b.rs", 1)]);
+    assert!(draft.context_splits >= 1);
+    assert!(
+        draft.summary.contains("split into smaller ones"),
+        "{}",
+        draft.summary
+    );
+    assert!(draft.not_covered.is_empty());
+}
+
+#[tokio::test]
+async fn a_single_hunk_past_the_models_context_is_named_not_cut() {
+    let files = crate::review::diff::parse(
+        "diff --git a/big.rs b/big.rs\n--- a/big.rs\n+++ b/big.rs\n@@ -1,1 +1,4 @@\n a\n+b\n+c\n+d\n\
+         diff --git a/b.rs b/b.rs\n--- a/b.rs\n+++ b/b.rs\n@@ -1,1 +1,2 @@\n e\n+f\n",
+    );
+    let plan = crate::review::budget::Plan {
+        chunks: vec![files],
+        not_covered: Vec::new(),
+    };
+    let draft = review_in_chunks(&small_context(2), &ReviewRequest::default(), &plan)
+        .await
+        .unwrap();
+    assert_eq!(draft.findings.len(), 1, "b.rs is still reviewed");
+    assert_eq!(
+        draft.not_covered,
+        [(
+            "big.rs".to_owned(),
+            "too large for the model's context".to_owned()
+        )]
     );
 }
