@@ -52,7 +52,7 @@ const PROMPT_TOKENS: usize = 1_024;
 pub struct OpenAiReviewer {
     config: OpenAiConfig,
     client: ModelClient,
-    /// What the server is known to take: [`UNKNOWN`], [`SCHEMA`] or [`JSON_MODE`].
+    /// What the server is known to take: [`UNKNOWN`], or the [`Format`] (as `u8`) that worked.
     supports: AtomicU8,
     /// The model's context window: configured, or asked of the server once.
     context: tokio::sync::OnceCell<Option<u32>>,
@@ -60,16 +60,24 @@ pub struct OpenAiReviewer {
 
 /// Nothing learnt yet: ask with a schema, and take any refusal of it as a reason to try JSON mode.
 const UNKNOWN: u8 = 0;
-/// A schema request has succeeded: a 5xx is then the server's trouble, not the schema's.
-const SCHEMA: u8 = 1;
-/// The server refused a schema and took JSON mode: ask for JSON mode from now on.
-const JSON_MODE: u8 = 2;
 
-/// How the answer's shape is asked for.
+/// How the answer's shape is asked for, from the most precise to the most widely taken; each is
+/// tried when the one before is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 enum Format {
-    Schema,
-    JsonMode,
+    /// `response_format: json_schema`, strict (OpenAI, vLLM, Ollama, llama.cpp's C++ server).
+    Schema = 1,
+    /// `response_format: json_object` with the schema beside it, which llama.cpp's Python server
+    /// turns into a grammar the output must follow (small models answer in shape); the schema is
+    /// in the prompt too.
+    JsonMode = 2,
+    /// `response_format: json_object` alone, for a server that refuses the extra key.
+    PlainJson = 3,
+}
+
+impl Format {
+    const LADDER: [Self; 3] = [Self::Schema, Self::JsonMode, Self::PlainJson];
 }
 
 impl OpenAiReviewer {
@@ -93,14 +101,20 @@ impl OpenAiReviewer {
                     "json_schema": {"name": "review", "strict": true, "schema": prompt::answer_schema()},
                 }),
             ),
-            Format::JsonMode => (
-                format!(
-                    "{}\n\nAnswer with one JSON object, and nothing else, that follows this JSON schema:\n{}",
-                    prompt::SYSTEM,
-                    prompt::answer_schema()
-                ),
-                json!({"type": "json_object"}),
-            ),
+            Format::JsonMode | Format::PlainJson => {
+                let schema = prompt::answer_schema_within(self.config.max_tokens);
+                (
+                    format!(
+                        "{}\n\nAnswer with one JSON object, and nothing else, that follows this JSON schema:\n{schema}",
+                        prompt::SYSTEM,
+                    ),
+                    if format == Format::JsonMode {
+                        json!({"type": "json_object", "schema": schema})
+                    } else {
+                        json!({"type": "json_object"})
+                    },
+                )
+            }
         };
         json!({
             "model": self.config.model,
@@ -119,7 +133,7 @@ impl OpenAiReviewer {
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
         );
-        let schema_unproven = self.supports.load(Ordering::Relaxed) != SCHEMA;
+        let schema_unproven = self.supports.load(Ordering::Relaxed) != Format::Schema as u8;
         // Answers not worth retrying although they are 5xx: a refused schema, and a request past
         // the model's context (it will not fit on a second try either).
         let final_answer = |answer: &Answer| {
@@ -146,8 +160,12 @@ impl OpenAiReviewer {
                 answer.status
             )));
         }
-        let refused = matches!(answer.status, 400 | 422) || answer.status >= 500;
-        if refused && format == Format::Schema {
+        let refused = match format {
+            Format::Schema => matches!(answer.status, 400 | 422) || answer.status >= 500,
+            Format::JsonMode => matches!(answer.status, 400 | 422),
+            Format::PlainJson => false,
+        };
+        if refused {
             return Ok(None);
         }
         if !answer.is_success() {
@@ -165,31 +183,6 @@ impl OpenAiReviewer {
         }
     }
 
-    /// The answer to `user`, in the format the server is known to take; a refused schema is tried
-    /// once in JSON mode, which is then remembered if it works.
-    async fn answer(&self, user: &str) -> Result<Value, ReviewError> {
-        if self.supports.load(Ordering::Relaxed) == JSON_MODE {
-            return self.ask(user, Format::JsonMode).await?.ok_or_else(refused);
-        }
-        if let Some(answer) = self.ask(user, Format::Schema).await? {
-            self.supports.store(SCHEMA, Ordering::Relaxed);
-            return Ok(answer);
-        }
-        let answer = self
-            .ask(user, Format::JsonMode)
-            .await?
-            .ok_or_else(refused)?;
-        if self.supports.swap(JSON_MODE, Ordering::Relaxed) != JSON_MODE {
-            tracing::warn!(
-                model = %self.config.model,
-                "the model server does not take a JSON-schema response format; using JSON mode from now on"
-            );
-        }
-        Ok(answer)
-    }
-}
-
-impl OpenAiReviewer {
     /// The context window llama.cpp's server reports at `/props` (beside `/v1`), if it answers
     /// within a few seconds; other servers have no such page.
     async fn reported_context(&self) -> Option<u32> {
@@ -204,6 +197,30 @@ impl OpenAiReviewer {
             .or_else(|| props["n_ctx"].as_u64())?;
         tracing::info!(n_ctx, "the model server reports its context window");
         u32::try_from(n_ctx).ok()
+    }
+
+    /// The answer to `user`, in the format the server is known to take; a refused format is
+    /// followed by the next one down the ladder, once, and what works is remembered.
+    async fn answer(&self, user: &str) -> Result<Value, ReviewError> {
+        let known = self.supports.load(Ordering::Relaxed);
+        for format in Format::LADDER {
+            if (format as u8) < known {
+                continue;
+            }
+            let Some(answer) = self.ask(user, format).await? else {
+                continue;
+            };
+            let before = self.supports.swap(format as u8, Ordering::Relaxed);
+            if format != Format::Schema && before != format as u8 {
+                tracing::warn!(
+                    model = %self.config.model,
+                    format = ?format,
+                    "the model server does not take a JSON-schema response format; asking for JSON mode from now on"
+                );
+            }
+            return Ok(answer);
+        }
+        Err(refused())
     }
 }
 
@@ -258,6 +275,13 @@ impl Reviewer for OpenAiReviewer {
         );
         let choice = &answer["choices"][0];
         if choice["finish_reason"] == "length" {
+            // Cut off before `max_tokens`: the context window ran out, not the answer's budget
+            // (llama.cpp's servers take such a prompt and stop when the context is full).
+            if usage.output_tokens < u64::from(self.config.max_tokens) {
+                return Err(ReviewError::TooLarge(
+                    "the model's context ran out before its answer did".into(),
+                ));
+            }
             return Err(ReviewError::Transient(
                 "the model's answer was cut off at the token limit".into(),
             ));

@@ -48,6 +48,25 @@ pub fn answer_schema() -> Value {
     })
 }
 
+/// The same schema with lengths bounded so that a whole answer fits in `max_tokens`: for servers
+/// that turn the schema into a grammar the output must follow (llama.cpp's), whose small models
+/// otherwise write until the token limit cuts the JSON off. Two characters a token (a margin for
+/// the JSON around them): a quarter for the summary, the rest shared by the findings.
+pub fn answer_schema_within(max_tokens: u32) -> Value {
+    let chars = u64::from(max_tokens) * 2;
+    let items = (u64::from(max_tokens) / 200).clamp(1, 10);
+    let per_finding = chars * 3 / 4 / items;
+    let mut schema = answer_schema();
+    schema["properties"]["summary"]["maxLength"] = json!(chars / 4);
+    let findings = &mut schema["properties"]["findings"];
+    findings["maxItems"] = json!(items);
+    let fields = &mut findings["items"]["properties"];
+    fields["title"]["maxLength"] = json!((per_finding / 5).min(120));
+    fields["body"]["maxLength"] = json!(per_finding * 2 / 5);
+    fields["suggestion"]["maxLength"] = json!(per_finding * 2 / 5);
+    schema
+}
+
 /// What one of the parallel agents is told to look at.
 fn focus_instruction(focus: Focus) -> &'static str {
     match focus {
@@ -240,4 +259,31 @@ pub fn json_in(content: &str) -> Option<Value> {
             .ok()
             .filter(Value::is_object)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bounded_schema_fits_the_answer_budget() {
+        let schema = answer_schema_within(512);
+        let props = &schema["properties"];
+        let item = &props["findings"]["items"]["properties"];
+        let (items, per) = (
+            props["findings"]["maxItems"].as_u64().unwrap(),
+            item["title"]["maxLength"].as_u64().unwrap()
+                + item["body"]["maxLength"].as_u64().unwrap()
+                + item["suggestion"]["maxLength"].as_u64().unwrap(),
+        );
+        let most = props["summary"]["maxLength"].as_u64().unwrap() + items * per;
+        assert!(most <= 512 * 2, "{most} characters at most");
+        assert_eq!(items, 2);
+        // The strict schema the others get is left as it was.
+        assert!(
+            answer_schema()["properties"]["findings"]
+                .get("maxItems")
+                .is_none()
+        );
+    }
 }

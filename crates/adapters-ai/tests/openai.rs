@@ -253,7 +253,12 @@ async fn malformed_truncated_or_refused_output_is_transient_and_its_text_is_not_
             "{\"summary\": \"SECRET-MODEL-TEXT\", \"findings\": \"none\"}",
             "stop",
         ),
-        completion("{\"summary\": \"SECRET-MODEL-TEXT", "length"),
+        // Cut off at the answer's budget (the reviewer's 2,048 tokens).
+        {
+            let mut cut = completion("{\"summary\": \"SECRET-MODEL-TEXT", "length");
+            cut["usage"]["completion_tokens"] = json!(2048);
+            cut
+        },
         json!({"choices": [{"message": {"role": "assistant", "content": null, "refusal": "SECRET-MODEL-TEXT"}, "finish_reason": "stop"}]}),
     ] {
         let server = MockServer::start().await;
@@ -482,4 +487,77 @@ async fn the_context_window_comes_from_the_setting_else_from_llama_cpps_props_pa
 
     let silent = MockServer::start().await; // no /props: OpenAI, Ollama, vLLM
     assert_eq!(reviewer(&silent, None).context_tokens().await, None);
+}
+
+#[tokio::test]
+async fn a_server_refusing_the_schema_beside_json_mode_gets_plain_json_mode() {
+    let server = MockServer::start().await;
+    let refuse = |body: Value| {
+        Mock::given(method("POST"))
+            .and(path("/v1/chat/completions"))
+            .and(wiremock::matchers::body_partial_json(body))
+            .respond_with(ResponseTemplate::new(400).set_body_json(
+                json!({"error": {"message": "extra fields not permitted", "type": "invalid_request_error"}}),
+            ))
+    };
+    refuse(json!({"response_format": {"type": "json_schema"}}))
+        .mount(&server)
+        .await;
+    refuse(json!({"response_format": {"schema": {"type": "object"}}}))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(completion(&review_json().to_string(), "stop")),
+        )
+        .mount(&server)
+        .await;
+    let reviewer = reviewer(&server, None);
+    for _ in 0..2 {
+        assert_eq!(reviewer.review(&request()).await.unwrap().findings.len(), 2);
+    }
+    let asked: Vec<(String, bool)> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let format = &body_of(r)["response_format"];
+            (
+                format["type"].as_str().unwrap_or("").to_owned(),
+                format.get("schema").is_some(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("json_schema", false),
+        ("json_object", true),
+        ("json_object", false),
+        ("json_object", false),
+    ];
+    assert_eq!(
+        asked,
+        expected.map(|(t, s)| (t.to_owned(), s)),
+        "down the ladder once, then straight to what worked"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_cut_off_by_the_context_before_its_budget_is_too_large() {
+    // llama.cpp's servers take a prompt that leaves less room than `max_tokens` and stop when the
+    // context is full: `length` with fewer tokens than asked for.
+    let server = MockServer::start().await;
+    let mut cut = completion("{\"summary\": \"half", "length");
+    cut["usage"]["completion_tokens"] = json!(117);
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(cut))
+        .mount(&server)
+        .await;
+    assert!(matches!(
+        reviewer(&server, None).review(&request()).await,
+        Err(ReviewError::TooLarge(_))
+    ));
 }

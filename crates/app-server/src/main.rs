@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use adapters_db::Db;
 use app_server::cli::{Cli, Command};
-use app_server::{Application, Settings, telemetry};
+use app_server::telemetry::{self, LogTo};
+use app_server::{Application, Settings};
 use clap::Parser;
 use secrecy::ExposeSecret;
 
@@ -26,23 +27,23 @@ async fn main() -> ExitCode {
 async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { no_workers } => {
-            let mut settings = load_settings()?;
+            let mut settings = load_settings(LogTo::Stdout)?;
             settings.server.run_workers = !no_workers;
             let app = Application::build(settings).await?;
             app.run_until_stopped().await?;
         }
         Command::Worker => {
-            let settings = load_settings()?;
+            let settings = load_settings(LogTo::Stdout)?;
             app_server::startup::run_workers_only(settings).await?;
         }
         Command::Migrate => {
-            let settings = load_settings()?;
+            let settings = load_settings(LogTo::Stderr)?;
             let db = Db::connect(settings.database.url.expose_secret(), None).await?;
             db.migrate().await?;
             tracing::info!("migrations applied");
         }
         Command::Purge => {
-            let settings = load_settings()?;
+            let settings = load_settings(LogTo::Stderr)?;
             let db = Db::connect(settings.database.url.expose_secret(), None).await?;
             db.migrate().await?;
             let retention = app_server::retention::retention(&settings, Arc::new(db));
@@ -53,7 +54,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             );
         }
         Command::Review { diff } => {
-            let settings = load_settings()?;
+            let settings = load_settings(LogTo::Stderr)?;
             let reviewer = settings.build_reviewer()?;
             print!(
                 "{}",
@@ -82,13 +83,13 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 
 /// Reads `.env` (a development convenience, skipped when the environment says production), then
 /// the environment, and starts logging.
-fn load_settings() -> anyhow::Result<Settings> {
+fn load_settings(logs: LogTo) -> anyhow::Result<Settings> {
     let production =
         std::env::var("APP_ENV").is_ok_and(|v| v.trim().eq_ignore_ascii_case("production"));
     if !production {
         let _ = dotenvy::dotenv();
     }
     let settings = Settings::from_env()?;
-    telemetry::init(settings.server.log_json);
+    telemetry::init(settings.server.log_json, logs);
     Ok(settings)
 }

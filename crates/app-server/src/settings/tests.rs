@@ -260,3 +260,29 @@ fn retention_defaults_to_30_and_7_days_and_zero_keeps_forever() {
         );
     }
 }
+
+#[test]
+fn a_local_models_context_window_is_read_when_given() {
+    let local = [
+        ("AI_PROVIDER", "openai"),
+        ("OPENAI_BASE_URL", "http://127.0.0.1:8080/v1"),
+    ];
+    let context = |extra: &[(&'static str, &'static str)]| {
+        let vars: Vec<_> = local.iter().chain(extra).copied().collect();
+        settings(&vars).map(|s| match s.ai.reviewer {
+            ReviewerChoice::OpenAi(config) => config.context_tokens,
+            other => panic!("{other:?}"),
+        })
+    };
+    assert_eq!(context(&[]).unwrap(), None);
+    assert_eq!(
+        context(&[("OPENAI_CONTEXT_TOKENS", "2048")]).unwrap(),
+        Some(2048)
+    );
+    assert_eq!(
+        context(&[("OPENAI_CONTEXT_TOKENS", "100")])
+            .unwrap_err()
+            .name,
+        "OPENAI_CONTEXT_TOKENS"
+    );
+}
