@@ -65,6 +65,18 @@ fn prompt_of(request: &Request) -> String {
     body["messages"][1]["content"].as_str().unwrap().to_owned()
 }
 
+/// The chat completions the fake model server was asked for (the reviewer also asks, once, for
+/// llama.cpp's `/props`, which this server does not have).
+async fn completions_asked(server: &wiremock::MockServer) -> Vec<Request> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path().ends_with("/chat/completions"))
+        .collect()
+}
+
 async fn the_openai_reviewer_reviews_with_the_pull_requests_context(backend: Backend) {
     let github = FakeGitHub::start().await;
     let mut pr = FakeGitHub::pull_request_json(REPO, 7, SHA, "open");
@@ -129,7 +141,7 @@ async fn the_openai_reviewer_reviews_with_the_pull_requests_context(backend: Bac
             .unwrap()
             .ends_with("```suggestion\n    let v = parse()?;\n```")
     );
-    let prompt = prompt_of(&openai.received_requests().await.unwrap()[0]);
+    let prompt = prompt_of(&completions_asked(&openai).await[0]);
     for expected in [
         "Reads the key from config. Fixes #41.",
         "issue #41: Config is read twice",
@@ -201,10 +213,8 @@ async fn parallel_agents_post_one_review_with_each_finding_once(backend: Backend
     let id = app.deliver_pull_request(REPO, 7, SHA, "opened").await;
     let event = app.finished_event(id).await;
     assert_eq!(event.status, "completed", "{:?}", event.last_error);
-    let prompts: Vec<String> = openai
-        .received_requests()
+    let prompts: Vec<String> = completions_asked(&openai)
         .await
-        .unwrap()
         .iter()
         .map(prompt_of)
         .collect();
