@@ -7,6 +7,7 @@ mod m20261122_000001_init;
 mod m20261122_000002_queue;
 mod m20261122_000003_accounts;
 mod m20261206_000004_retention;
+mod m20261206_000005_graph;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_queue::Migration),
             Box::new(m20261122_000003_accounts::Migration),
             Box::new(m20261206_000004_retention::Migration),
+            Box::new(m20261206_000005_graph::Migration),
         ]
     }
 }

@@ -121,6 +121,12 @@ impl Db {
         &self.reader
     }
 
+    /// The connection writes go through (on SQLite, the single writer they queue on), for other
+    /// adapters that keep tables in the same database (the knowledge graph's SQL store).
+    pub fn writer(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+
     pub async fn close(self) -> Result<()> {
         // On PostgreSQL both are the same pool; closing a closed pool is a no-op.
         self.reader.close().await.map_err(DbError::Query)?;

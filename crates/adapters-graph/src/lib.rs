@@ -1,3 +1,7 @@
-//! Knowledge-graph adapters. They will implement the domain's `KnowledgeGraph` port (file experts, related
-//! pull requests) on SQL by default and on Neo4j for those who run one. Nothing is implemented yet, and no
-//! part of nectr depends on this crate so far.
+//! Knowledge-graph adapters: the domain's `KnowledgeGraph` port (file experts, related pull
+//! requests). [`SqlGraph`] keeps it in tables of nectr's own database (SQLite or PostgreSQL), the
+//! default that needs nothing else to run.
+
+mod sql;
+
+pub use sql::SqlGraph;

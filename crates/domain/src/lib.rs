@@ -7,6 +7,7 @@
 //!   agents, rendering, and the review use case a queued event runs.
 //! - [`queue`]: jobs, the status an event is in and the named transitions between them, the retry
 //!   policy, and the queue port.
+//! - [`knowledge`]: the knowledge graph (file experts, related pull requests) behind its port.
 //! - [`accounts`]: signing in, connecting, disconnecting and re-keying repositories, the management
 //!   reads, and the keyring secrets are sealed with.
 //!
@@ -19,6 +20,7 @@ pub mod codehost;
 pub mod digest;
 pub mod error;
 pub mod health;
+pub mod knowledge;
 pub mod queue;
 pub mod review;
 pub mod webhook;

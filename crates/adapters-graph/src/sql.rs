@@ -1,0 +1,235 @@
+//! The knowledge graph in SQL: `graph_pull_requests` (one row per indexed pull request) and
+//! `graph_files` (one per file it changed), made by nectr's migrations. Both questions start from the
+//! asked paths (`ix_graph_files_path`) and join to their pull requests, so they cost what the paths'
+//! history holds, not what the repository holds.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::knowledge::graph::is_bot;
+use domain::knowledge::{FileExpert, IndexedPullRequest, KnowledgeGraph, RelatedPullRequest};
+use domain::webhook::values::RepoFullName;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement,
+    TransactionTrait, Value,
+};
+
+/// Files inserted per statement (SQLite's bound parameters are limited).
+const FILES_PER_INSERT: usize = 300;
+
+/// The graph on nectr's database: reads on `reader`, writes on `writer` (on SQLite the single
+/// writer every write queues on).
+#[derive(Debug, Clone)]
+pub struct SqlGraph {
+    reader: DatabaseConnection,
+    writer: DatabaseConnection,
+}
+
+impl SqlGraph {
+    pub fn new(reader: DatabaseConnection, writer: DatabaseConnection) -> Self {
+        Self { reader, writer }
+    }
+
+    fn statement(&self, text: &str, values: Vec<Value>) -> Statement {
+        let backend = self.reader.get_database_backend();
+        let text = match backend {
+            DbBackend::Sqlite => text.replace('$', "?"),
+            _ => text.to_owned(),
+        };
+        Statement::from_sql_and_values(backend, text, values)
+    }
+}
+
+fn transient(e: DbErr) -> domain::Error {
+    tracing::warn!(error = %e, "knowledge graph query failed");
+    domain::Error::Transient("the knowledge graph's database is unavailable".into())
+}
+
+/// `$first, $first+1, …` for `count` values.
+fn marks(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn key(repository: &RepoFullName) -> String {
+    repository.as_str().to_ascii_lowercase()
+}
+
+fn number(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ExpertRow {
+    author: String,
+    pull_requests: i64,
+    last_at: DateTime<Utc>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TouchRow {
+    number: i64,
+    title: String,
+    author: String,
+    at: DateTime<Utc>,
+    path: String,
+}
+
+#[async_trait]
+impl KnowledgeGraph for SqlGraph {
+    async fn index(&self, pr: &IndexedPullRequest) -> domain::Result<()> {
+        let repo = key(&pr.repository);
+        let txn = self.writer.begin().await.map_err(transient)?;
+        txn.execute_raw(self.statement(
+            "INSERT INTO graph_pull_requests \
+             (repo_key, number, title, author, author_key, is_bot, at, merged, verdict) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (repo_key, number) DO UPDATE SET title = excluded.title, \
+             author = excluded.author, author_key = excluded.author_key, is_bot = excluded.is_bot, \
+             at = excluded.at, merged = excluded.merged, verdict = excluded.verdict",
+            vec![
+                repo.clone().into(),
+                number(pr.number).into(),
+                pr.title.clone().into(),
+                pr.author.clone().into(),
+                pr.author.to_ascii_lowercase().into(),
+                is_bot(&pr.author).into(),
+                pr.at.into(),
+                pr.merged.into(),
+                pr.verdict.clone().into(),
+            ],
+        ))
+        .await
+        .map_err(transient)?;
+        // Its files are replaced: a path it no longer changes is no longer linked to it.
+        txn.execute_raw(self.statement(
+            "DELETE FROM graph_files WHERE repo_key = $1 AND number = $2",
+            vec![repo.clone().into(), number(pr.number).into()],
+        ))
+        .await
+        .map_err(transient)?;
+        let mut paths: Vec<&String> = pr.paths.iter().collect();
+        paths.sort_unstable();
+        paths.dedup();
+        for batch in paths.chunks(FILES_PER_INSERT) {
+            let rows: Vec<String> = (0..batch.len())
+                .map(|i| format!("($1, $2, ${})", i + 3))
+                .collect();
+            let mut values: Vec<Value> = vec![repo.clone().into(), number(pr.number).into()];
+            values.extend(batch.iter().map(|p| Value::from((*p).clone())));
+            txn.execute_raw(self.statement(
+                &format!(
+                    "INSERT INTO graph_files (repo_key, number, path) VALUES {}",
+                    rows.join(", ")
+                ),
+                values,
+            ))
+            .await
+            .map_err(transient)?;
+        }
+        txn.commit().await.map_err(transient)
+    }
+
+    async fn file_experts(
+        &self,
+        repository: &RepoFullName,
+        paths: &[String],
+        exclude_author: Option<String>,
+        limit: usize,
+    ) -> domain::Result<Vec<FileExpert>> {
+        if paths.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let text = format!(
+            "SELECT MIN(p.author) AS author, COUNT(DISTINCT p.number) AS pull_requests, \
+             MAX(p.at) AS last_at \
+             FROM graph_files f JOIN graph_pull_requests p \
+               ON p.repo_key = f.repo_key AND p.number = f.number \
+             WHERE f.repo_key = $1 AND p.author_key <> $2 AND p.is_bot = $3 AND f.path IN ({}) \
+             GROUP BY p.author_key \
+             ORDER BY pull_requests DESC, last_at DESC, p.author_key LIMIT {}",
+            marks(4, paths.len()),
+            limit
+        );
+        let mut values: Vec<Value> = vec![
+            key(repository).into(),
+            exclude_author
+                .unwrap_or_default()
+                .to_ascii_lowercase()
+                .into(),
+            false.into(),
+        ];
+        values.extend(paths.iter().map(|p| Value::from(p.clone())));
+        let rows = ExpertRow::find_by_statement(self.statement(&text, values))
+            .all(&self.reader)
+            .await
+            .map_err(transient)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| FileExpert {
+                login: r.author,
+                pull_requests: u32::try_from(r.pull_requests).unwrap_or(u32::MAX),
+                last_at: r.last_at,
+            })
+            .collect())
+    }
+
+    async fn related_pull_requests(
+        &self,
+        repository: &RepoFullName,
+        paths: &[String],
+        exclude_number: Option<u64>,
+        limit: usize,
+    ) -> domain::Result<Vec<RelatedPullRequest>> {
+        if paths.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let text = format!(
+            "SELECT p.number, p.title, p.author, p.at, f.path \
+             FROM graph_files f JOIN graph_pull_requests p \
+               ON p.repo_key = f.repo_key AND p.number = f.number \
+             WHERE f.repo_key = $1 AND p.number <> $2 AND p.is_bot = $3 AND f.path IN ({})",
+            marks(4, paths.len())
+        );
+        let mut values: Vec<Value> = vec![
+            key(repository).into(),
+            exclude_number.map_or(-1, number).into(),
+            false.into(),
+        ];
+        values.extend(paths.iter().map(|p| Value::from(p.clone())));
+        let rows = TouchRow::find_by_statement(self.statement(&text, values))
+            .all(&self.reader)
+            .await
+            .map_err(transient)?;
+        let mut by_number: BTreeMap<i64, RelatedPullRequest> = BTreeMap::new();
+        for row in rows {
+            by_number
+                .entry(row.number)
+                .or_insert_with(|| RelatedPullRequest {
+                    number: u64::try_from(row.number).unwrap_or(0),
+                    title: row.title,
+                    author: row.author,
+                    at: row.at,
+                    shared_paths: Vec::new(),
+                })
+                .shared_paths
+                .push(row.path);
+        }
+        let mut related: Vec<RelatedPullRequest> = by_number.into_values().collect();
+        for r in &mut related {
+            r.shared_paths.sort();
+        }
+        related.sort_by(|a, b| {
+            b.shared_paths
+                .len()
+                .cmp(&a.shared_paths.len())
+                .then(b.at.cmp(&a.at))
+                .then(b.number.cmp(&a.number))
+        });
+        related.truncate(limit);
+        Ok(related)
+    }
+}
