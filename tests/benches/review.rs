@@ -186,6 +186,7 @@ async fn main() {
             Arc::new(InstantReviewer),
             Arc::new(FallbackToken),
             everything(),
+            Arc::new(domain::knowledge::NoKnowledge),
         );
         run(&handler).await; // warm-up
         let mut memory = Vec::new();
@@ -221,6 +222,7 @@ async fn main() {
             Arc::new(InstantReviewer),
             Arc::new(FallbackToken),
             everything(),
+            Arc::new(domain::knowledge::NoKnowledge),
         );
         let mut http = Vec::new();
         for _ in 0..runs {

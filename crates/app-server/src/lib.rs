@@ -6,6 +6,7 @@ pub mod cli;
 pub mod csrf;
 pub mod deadline;
 pub mod error;
+pub mod graph;
 pub mod keys;
 pub mod limits;
 pub mod offload;

@@ -138,6 +138,7 @@ pub fn review_handler(
         reviewer,
         Arc::new(db.clone()),
         settings.review.budget,
+        crate::graph::sql_graph(db, settings.review.graph_timeout),
     )))
 }
 

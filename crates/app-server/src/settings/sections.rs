@@ -318,6 +318,9 @@ pub struct ReviewSettings {
     pub on_ready_for_review: bool,
     /// `REVIEW_CHUNK_TOKENS` and `REVIEW_MAX_CHUNKS`.
     pub budget: Budget,
+    /// `GRAPH_TIMEOUT_MS` (2000): how long a review waits on the knowledge graph before it goes on
+    /// without its context.
+    pub graph_timeout: Duration,
 }
 
 pub(super) fn review(vars: &Vars) -> Result<ReviewSettings, SettingsError> {
@@ -328,6 +331,7 @@ pub(super) fn review(vars: &Vars) -> Result<ReviewSettings, SettingsError> {
             chunk_tokens: vars.number_usize("REVIEW_CHUNK_TOKENS", 24_000, 500)?,
             max_chunks: vars.number_usize("REVIEW_MAX_CHUNKS", 8, 1)?,
         },
+        graph_timeout: Duration::from_millis(vars.number("GRAPH_TIMEOUT_MS", 2000, 10)?),
     })
 }
 

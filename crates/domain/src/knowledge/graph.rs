@@ -90,6 +90,38 @@ pub trait KnowledgeGraph: Send + Sync {
     ) -> Result<Vec<RelatedPullRequest>>;
 }
 
+/// No knowledge graph: indexes nothing and knows no one. The explicit choice for embedders and
+/// tools that review without one (nectr itself always has its SQL store).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoKnowledge;
+
+#[async_trait]
+impl KnowledgeGraph for NoKnowledge {
+    async fn index(&self, _pull_request: &IndexedPullRequest) -> Result<()> {
+        Ok(())
+    }
+
+    async fn file_experts(
+        &self,
+        _repository: &RepoFullName,
+        _paths: &[String],
+        _exclude_author: Option<String>,
+        _limit: usize,
+    ) -> Result<Vec<FileExpert>> {
+        Ok(Vec::new())
+    }
+
+    async fn related_pull_requests(
+        &self,
+        _repository: &RepoFullName,
+        _paths: &[String],
+        _exclude_number: Option<u64>,
+        _limit: usize,
+    ) -> Result<Vec<RelatedPullRequest>> {
+        Ok(Vec::new())
+    }
+}
+
 /// Whether a login is a bot's: GitHub Apps' accounts end in `[bot]`.
 pub fn is_bot(login: &str) -> bool {
     login.to_ascii_lowercase().ends_with("[bot]")

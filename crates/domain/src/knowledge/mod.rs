@@ -4,7 +4,7 @@
 pub mod graph;
 
 pub use graph::{
-    FileExpert, IndexedPullRequest, KnowledgeGraph, RelatedPullRequest, ReviewContext,
+    FileExpert, IndexedPullRequest, KnowledgeGraph, NoKnowledge, RelatedPullRequest, ReviewContext,
 };
 
 #[cfg(any(test, feature = "mocks"))]

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use crate::codehost::CodeHostError;
+use crate::knowledge::ReviewContext;
 use crate::review::budget::{Plan, plan};
 use crate::review::context::{
     INSTRUCTION_FILES, MAX_CONTEXT_CHARS, linked_issue_numbers, truncate,
@@ -13,6 +14,13 @@ use crate::review::diff::{FileDiff, LineMap, from_changed_file};
 use crate::review::prepare::{History, Target};
 use crate::review::service::{ReviewPullRequest, Stop, short, stop};
 use crate::review::{LinkedIssue, ReviewRequest};
+
+/// Paths the knowledge graph is asked about, at most (a pull request's first ones).
+const CONTEXT_PATHS: usize = 200;
+/// Suggested reviewers named in a review, at most.
+const CONTEXT_EXPERTS: usize = 3;
+/// Related pull requests named in a review, at most.
+const CONTEXT_RELATED: usize = 5;
 
 /// GitHub's compare lists at most this many files; a longer increment is reviewed whole.
 const COMPARE_FILE_LIMIT: usize = 300;
@@ -55,6 +63,10 @@ pub(super) struct Gathered {
     pub plan: Plan,
     /// The request every chunk is sent in (its files filled in per chunk).
     pub request: ReviewRequest,
+    /// What the knowledge graph says of the pull request's files.
+    pub context: ReviewContext,
+    /// Every path the pull request changes (what it is indexed with).
+    pub paths: Vec<String>,
 }
 
 impl ReviewPullRequest {
@@ -70,6 +82,8 @@ impl ReviewPullRequest {
             .map_err(stop)?;
         let pr_files: Vec<FileDiff> = changed.iter().map(from_changed_file).collect();
         let lines = LineMap::new(&pr_files);
+        let paths: Vec<String> = pr_files.iter().map(|f| f.path().to_owned()).collect();
+        let context = self.context(target, &paths).await;
         let (scope, files) = self
             .scope(target, history.last_reviewed.as_deref(), pr_files)
             .await?;
@@ -85,6 +99,7 @@ impl ReviewPullRequest {
                 ReviewScope::Since { since } => Some(since.clone()),
                 ReviewScope::Full { .. } => None,
             },
+            knowledge: context.prompt(),
         };
         Ok(Gathered {
             scope,
@@ -94,7 +109,41 @@ impl ReviewPullRequest {
                 self.budget.fitting(self.reviewer.context_tokens().await),
             ),
             request,
+            context,
+            paths,
         })
+    }
+
+    /// Suggested reviewers and related pull requests for `paths` (the first
+    /// [`CONTEXT_PATHS`] of them). A graph that fails says so in the context; the review goes on.
+    async fn context(&self, target: &Target, paths: &[String]) -> ReviewContext {
+        let paths = &paths[..paths.len().min(CONTEXT_PATHS)];
+        let pr = &target.pr;
+        let (experts, related) = futures_util::future::join(
+            self.graph.file_experts(
+                &target.repo,
+                paths,
+                Some(pr.author.clone()),
+                CONTEXT_EXPERTS,
+            ),
+            self.graph
+                .related_pull_requests(&target.repo, paths, Some(pr.number), CONTEXT_RELATED),
+        )
+        .await;
+        match (experts, related) {
+            (Ok(experts), Ok(related)) => ReviewContext {
+                experts,
+                related,
+                unavailable: false,
+            },
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "knowledge graph unavailable; reviewing without its context");
+                ReviewContext {
+                    unavailable: true,
+                    ..ReviewContext::default()
+                }
+            }
+        }
     }
 
     /// The scope of this review, and the files it covers.

@@ -114,6 +114,9 @@ pub struct ReviewRequest {
     pub focus: Option<Focus>,
     /// Set when only the commits since an earlier review are shown.
     pub incremental_since: Option<String>,
+    /// What the knowledge graph says of the changed files: who knows them, which earlier pull
+    /// requests touched them.
+    pub knowledge: Option<String>,
 }
 
 impl ReviewRequest {

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use crate::codehost::CodeHostError;
+use crate::knowledge::{IndexedPullRequest, KnowledgeGraph};
 use crate::queue::outcome::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
 use crate::review::budget::{Budget, Plan};
@@ -24,7 +25,7 @@ use crate::review::codehost::CodeHost;
 use crate::review::diff::FileDiff;
 use crate::review::gather::{Gathered, ReviewScope};
 use crate::review::post::Posting;
-use crate::review::prepare::History;
+use crate::review::prepare::{History, Target};
 use crate::review::render::fingerprint;
 use crate::review::{RepositoryTokens, ReviewDraft, ReviewError, ReviewRequest, Reviewer};
 
@@ -35,6 +36,9 @@ pub struct ReviewPullRequest {
     pub(super) reviewer: Arc<dyn Reviewer>,
     pub(super) tokens: Arc<dyn RepositoryTokens>,
     pub(super) budget: Budget,
+    /// Who knows the changed files and what touched them before; each reviewed pull request is
+    /// indexed into it.
+    pub(super) graph: Arc<dyn KnowledgeGraph>,
 }
 
 impl std::fmt::Debug for ReviewPullRequest {
@@ -63,18 +67,22 @@ struct Reviewed {
 
 impl ReviewPullRequest {
     /// Calls about a repository run with the token `tokens` gives for it (the connecting user's), else
-    /// with the code host's configured fallback.
+    /// with the code host's configured fallback. `graph` gives each review its context and keeps each
+    /// reviewed pull request (`NoKnowledge` for none); a graph that fails or is slow never fails a
+    /// review (the caller bounds its time).
     pub fn new(
         code_host: Arc<dyn CodeHost>,
         reviewer: Arc<dyn Reviewer>,
         tokens: Arc<dyn RepositoryTokens>,
         budget: Budget,
+        graph: Arc<dyn KnowledgeGraph>,
     ) -> Self {
         Self {
             code_host,
             reviewer,
             tokens,
             budget,
+            graph,
         }
     }
 
@@ -88,6 +96,7 @@ impl ReviewPullRequest {
             .post(&target, &history, &gathered, &reviewed.draft, job.event_id)
             .await
             .map_err(stop)?;
+        self.index(&target, &gathered, &posting).await;
         Ok(self.record(&gathered, &reviewed, &posting, started))
     }
 
@@ -119,6 +128,10 @@ impl ReviewPullRequest {
         if let Some(note) = gathered.scope.note() {
             draft.summary = format!("{note}\n\n{}", draft.summary);
         }
+        let context = gathered.context.render();
+        if !context.is_empty() {
+            draft.summary = format!("{}\n\n**Context**\n\n{context}", draft.summary);
+        }
         let found = draft.findings.len();
         draft
             .findings
@@ -130,7 +143,26 @@ impl ReviewPullRequest {
         })
     }
 
-    /// Stage 5: the run's figures, kept on the run.
+    /// Stage 5a: the reviewed pull request kept in the knowledge graph, with every path it changes,
+    /// for the reviews that come after it. A graph that fails is logged; the review stands.
+    async fn index(&self, target: &Target, gathered: &Gathered, posting: &Posting) {
+        let pr = &target.pr;
+        let indexed = IndexedPullRequest {
+            repository: target.repo.clone(),
+            number: pr.number,
+            title: pr.title.clone(),
+            author: pr.author.clone(),
+            at: chrono::Utc::now(),
+            merged: false,
+            verdict: Some(posting.review.event.as_str().to_owned()),
+            paths: gathered.paths.clone(),
+        };
+        if let Err(e) = self.graph.index(&indexed).await {
+            tracing::warn!(error = %e, pr = pr.number, "could not index the pull request in the knowledge graph");
+        }
+    }
+
+    /// Stage 5b: the run's figures, kept on the run.
     fn record(
         &self,
         gathered: &Gathered,
@@ -159,6 +191,9 @@ impl ReviewPullRequest {
                 "context_splits": draft.context_splits,
                 "not_covered": draft.not_covered.len(),
                 "linked_issues": request.linked_issues.len(),
+                "experts": gathered.context.experts.len(),
+                "related_pull_requests": gathered.context.related.len(),
+                "graph_unavailable": gathered.context.unavailable,
                 "instructions": request.instructions.is_some(),
                 "input_tokens": draft.usage.input_tokens,
                 "output_tokens": draft.usage.output_tokens,

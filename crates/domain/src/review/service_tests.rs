@@ -67,7 +67,21 @@ fn file(name: &str, patch: &str) -> ChangedFile {
 }
 
 fn handler(host: Arc<MockCodeHost>, reviewer: Arc<MockReviewer>) -> ReviewPullRequest {
-    ReviewPullRequest::new(host, reviewer, Arc::new(FallbackToken), Budget::default())
+    handler_with_graph(host, reviewer, Arc::new(crate::knowledge::NoKnowledge))
+}
+
+fn handler_with_graph(
+    host: Arc<MockCodeHost>,
+    reviewer: Arc<MockReviewer>,
+    graph: Arc<dyn crate::knowledge::KnowledgeGraph>,
+) -> ReviewPullRequest {
+    ReviewPullRequest::new(
+        host,
+        reviewer,
+        Arc::new(FallbackToken),
+        Budget::default(),
+        graph,
+    )
 }
 
 const PATCH: &str = "@@ -1,2 +1,5 @@\n a\n+b\n+c\n+d\n e";
@@ -480,4 +494,109 @@ async fn a_single_hunk_past_the_models_context_is_named_not_cut() {
             "too large for the model's context".to_owned()
         )]
     );
+}
+
+/// The review's body and the prompt, given `graph`.
+async fn review_with_graph(
+    graph: crate::knowledge::MockKnowledgeGraph,
+) -> (NewReview, ReviewRequest) {
+    let mut host = host("dev", "");
+    no_context(&mut host);
+    let sent: Arc<Mutex<Vec<NewReview>>> = Arc::default();
+    let log = sent.clone();
+    host.expect_post_review().returning(move |_, _, _, review| {
+        log.lock().unwrap().push(review.clone());
+        Ok(posted(70))
+    });
+    let asked: Arc<Mutex<Vec<ReviewRequest>>> = Arc::default();
+    let seen = asked.clone();
+    let mut model = MockReviewer::new();
+    model.expect_context_tokens().return_const(None);
+    model.expect_name().return_const("openai".to_owned());
+    model.expect_review().returning(move |request| {
+        seen.lock().unwrap().push(request.clone());
+        Ok(ReviewDraft {
+            summary: "Fine.".into(),
+            ..ReviewDraft::default()
+        })
+    });
+    let handler = handler_with_graph(Arc::new(host), Arc::new(model), Arc::new(graph));
+    let JobResult::Completed { .. } = handler.handle(&job()).await else {
+        panic!("completed");
+    };
+    let review = sent.lock().unwrap()[0].clone();
+    let request = asked.lock().unwrap()[0].clone();
+    (review, request)
+}
+
+#[tokio::test]
+async fn experts_and_related_pull_requests_reach_the_prompt_and_the_body_and_the_pr_is_indexed() {
+    use crate::knowledge::{FileExpert, MockKnowledgeGraph, RelatedPullRequest};
+    let mut graph = MockKnowledgeGraph::new();
+    graph
+        .expect_file_experts()
+        .withf(|repo, paths, author, _| {
+            repo.as_str() == "acme/web" && paths == ["src/a.rs"] && author.as_deref() == Some("dev")
+        })
+        .returning(|_, _, _, _| {
+            Ok(vec![FileExpert {
+                login: "alice".into(),
+                pull_requests: 7,
+                last_at: Utc::now(),
+            }])
+        });
+    graph
+        .expect_related_pull_requests()
+        .withf(|_, _, number, _| *number == Some(3))
+        .returning(|_, _, _, _| {
+            Ok(vec![RelatedPullRequest {
+                number: 12,
+                title: "Add cache".into(),
+                author: "alice".into(),
+                at: Utc::now(),
+                shared_paths: vec!["src/a.rs".into()],
+            }])
+        });
+    graph
+        .expect_index()
+        .withf(|pr| pr.number == 3 && pr.author == "dev" && pr.paths == ["src/a.rs"] && !pr.merged)
+        .times(1)
+        .returning(|_| Ok(()));
+    let (review, request) = review_with_graph(graph).await;
+    assert!(
+        review.body.contains(
+            "**Context**\n\nSuggested reviewers: @alice (7 PRs on these files)\nRelated: #12 Add cache (src/a.rs)"
+        ),
+        "{}",
+        review.body
+    );
+    assert!(
+        request
+            .knowledge
+            .unwrap()
+            .contains("#12 \"Add cache\" by @alice")
+    );
+}
+
+#[tokio::test]
+async fn a_failing_graph_never_fails_the_review_and_the_body_says_so() {
+    use crate::knowledge::MockKnowledgeGraph;
+    let down = || crate::Error::Transient("graph down".into());
+    let mut graph = MockKnowledgeGraph::new();
+    graph
+        .expect_file_experts()
+        .returning(move |_, _, _, _| Err(down()));
+    graph
+        .expect_related_pull_requests()
+        .returning(move |_, _, _, _| Err(down()));
+    graph.expect_index().returning(move |_| Err(down()));
+    let (review, request) = review_with_graph(graph).await;
+    assert!(
+        review
+            .body
+            .contains("the knowledge graph was unavailable for this review"),
+        "{}",
+        review.body
+    );
+    assert!(request.knowledge.is_none());
 }
