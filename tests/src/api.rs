@@ -7,10 +7,12 @@ use std::marker::PhantomData;
 use app_server::api::accounts::{
     DisconnectedBody, InstallationBody, MeBody, RepositoriesBody, RotatedBody,
 };
+use app_server::api::knowledge::{ExpertsBody, RelatedPullsBody};
 use app_server::api::manage::{
     DeliveryBody, DeliveryDetailBody, EventBody, EventDetailBody, PageBody, RetriedBody, ReviewBody,
 };
 use reqwest::{Method, StatusCode};
+
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -136,8 +138,125 @@ impl TestApp {
     }
 
     /// `GET /api/v1/deliveries/{id}`
+    /// `GET /api/v1/repos/{repo}/experts?{query}`.
+    pub async fn experts(&self, session: &Session, repo: &str, query: &str) -> Reply<ExpertsBody> {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/repos/{repo}/experts?{query}"),
+            Some(session),
+        )
+        .await
+    }
+
+    /// `GET /api/v1/repos/{repo}/pulls/{number}/related`.
+    pub async fn related(
+        &self,
+        session: &Session,
+        repo: &str,
+        number: u64,
+    ) -> Reply<RelatedPullsBody> {
+        self.call(
+            Method::GET,
+            &format!("/api/v1/repos/{repo}/pulls/{number}/related"),
+            Some(session),
+        )
+        .await
+    }
+
     pub async fn delivery(&self, session: &Session, id: i64) -> Reply<DeliveryDetailBody> {
         let path = format!("/api/v1/deliveries/{id}");
         self.call(Method::GET, &path, Some(session)).await
     }
+}
+
+// The sign-in flow as a browser goes through it, against the fake GitHub's OAuth pages.
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("sign-in flow")
+}
+
+/// `name=value` of the session cookie a response sets, with its attributes.
+pub fn set_cookie(response: &reqwest::Response) -> Option<(String, String)> {
+    let header = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().expect("sign-in flow").to_owned())
+        .find(|v| v.starts_with("nectr_session=") || v.starts_with("__Host-nectr_session="))?;
+    let pair = header.split(';').next().expect("sign-in flow").to_owned();
+    Some((pair, header))
+}
+
+/// A sign-in started by one browser: the `state` GitHub is sent to carry back, and the cookie
+/// (`name=value`) that binds it to that browser.
+#[derive(Debug)]
+pub struct Started {
+    pub state: String,
+    pub cookie: String,
+}
+
+pub async fn begin(app: &TestApp) -> Started {
+    let response = browser()
+        .get(format!("{}/auth/github", app.address))
+        .send()
+        .await
+        .expect("sign-in flow");
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"]
+        .to_str()
+        .expect("sign-in flow")
+        .to_owned();
+    let state = location
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("state="))
+        .expect("sign-in flow")
+        .to_owned();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| {
+            v.to_str()
+                .expect("sign-in flow")
+                .split(';')
+                .next()
+                .expect("sign-in flow")
+                .to_owned()
+        })
+        .find(|pair| pair.contains("nectr_oauth_state="))
+        .expect("a sign-in state cookie");
+    Started { state, cookie }
+}
+
+/// GitHub's redirect back, from a browser holding `cookie` (none: another browser).
+pub async fn callback_from(
+    app: &TestApp,
+    code: &str,
+    state: &str,
+    cookie: Option<&str>,
+) -> reqwest::Response {
+    let mut request = browser().get(format!(
+        "{}/auth/github/callback?code={code}&state={state}",
+        app.address
+    ));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    request.send().await.expect("sign-in flow")
+}
+
+/// GitHub's redirect back to the browser that started the sign-in.
+pub async fn callback(app: &TestApp, code: &str, started: &Started) -> reqwest::Response {
+    callback_from(app, code, &started.state, Some(&started.cookie)).await
+}
+
+/// Signs in with `code` and returns the browser's session (`nectr_session=…`).
+pub async fn sign_in(app: &TestApp, code: &str) -> Session {
+    let started = begin(app).await;
+    let response = callback(app, code, &started).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    Session(set_cookie(&response).expect("a session cookie").0)
 }

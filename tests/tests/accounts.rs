@@ -11,7 +11,9 @@ use adapters_db::entities::{event_runs, events, installations, users};
 use app_server::api::manage::{EventBody, PageBody};
 use app_server::{Application, Settings};
 use domain::accounts::SessionStore;
-use nectr_tests::api::Session;
+use nectr_tests::api::{
+    Session, Started, begin, browser, callback, callback_from, set_cookie, sign_in,
+};
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{
     Backend, TEST_ENCRYPTION_KEYS, TEST_SESSION_KEY, TestApp, delivery_id, on_both_backends, sign,
@@ -44,85 +46,6 @@ async fn start(backend: Backend, github: &FakeGitHub, extra: &[(&str, &str)]) ->
     ];
     vars.extend_from_slice(extra);
     TestApp::spawn_with(backend, &vars).await
-}
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// `name=value` of the session cookie a response sets, with its attributes.
-fn set_cookie(response: &reqwest::Response) -> Option<(String, String)> {
-    let header = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .find(|v| v.starts_with("nectr_session=") || v.starts_with("__Host-nectr_session="))?;
-    let pair = header.split(';').next().unwrap().to_owned();
-    Some((pair, header))
-}
-
-/// A sign-in started by one browser: the `state` GitHub is sent to carry back, and the cookie
-/// (`name=value`) that binds it to that browser.
-struct Started {
-    state: String,
-    cookie: String,
-}
-
-async fn begin(app: &TestApp) -> Started {
-    let response = browser()
-        .get(format!("{}/auth/github", app.address))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let state = location
-        .split(['?', '&'])
-        .find_map(|p| p.strip_prefix("state="))
-        .unwrap()
-        .to_owned();
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
-        .find(|pair| pair.contains("nectr_oauth_state="))
-        .expect("a sign-in state cookie");
-    Started { state, cookie }
-}
-
-/// GitHub's redirect back, from a browser holding `cookie` (none: another browser).
-async fn callback_from(
-    app: &TestApp,
-    code: &str,
-    state: &str,
-    cookie: Option<&str>,
-) -> reqwest::Response {
-    let mut request = browser().get(format!(
-        "{}/auth/github/callback?code={code}&state={state}",
-        app.address
-    ));
-    if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
-    }
-    request.send().await.unwrap()
-}
-
-/// GitHub's redirect back to the browser that started the sign-in.
-async fn callback(app: &TestApp, code: &str, started: &Started) -> reqwest::Response {
-    callback_from(app, code, &started.state, Some(&started.cookie)).await
-}
-
-/// Signs in with `code` and returns the browser's session (`nectr_session=…`).
-async fn sign_in(app: &TestApp, code: &str) -> Session {
-    let started = begin(app).await;
-    let response = callback(app, code, &started).await;
-    assert_eq!(response.status(), StatusCode::FOUND);
-    Session(set_cookie(&response).expect("a session cookie").0)
 }
 
 /// A signed `opened` delivery for `repo` as GitHub sends it with `secret`.

@@ -1,11 +1,13 @@
 //! The knowledge graph end to end, on SQLite and PostgreSQL: each reviewed pull request is indexed,
-//! and the next one on the same files is reviewed with its suggested reviewers and related pull
-//! requests named in the body.
+//! the next one on the same files is reviewed with its suggested reviewers and related pull requests
+//! named in the body, and the API answers the same to the user who connected the repository (and
+//! 404 to anyone else).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use nectr_tests::api::sign_in;
 use nectr_tests::fake_github::FakeGitHub;
-use nectr_tests::{Backend, CORPUS_SECRET, TestApp, on_both_backends};
+use nectr_tests::{Backend, CORPUS_SECRET, StatusCode, TestApp, on_both_backends};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
@@ -42,12 +44,23 @@ async fn a_second_pull_request_on_the_same_files_is_reviewed_with_the_first_as_c
         github.serve_diff(REPO, number, DIFF).await;
         github.accept_reviews(REPO, number).await;
     }
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[REPO])
+        .await;
+    github
+        .serve_sign_in("code-eve", "gho_evetoken", "eve", 303, &["eve/own"])
+        .await;
+    github.keep_hooks().await;
     let url = github.url();
     let Some(app) = TestApp::spawn_with(
         backend,
         &[
             ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
             ("GITHUB_API_URL", url.as_str()),
+            ("GITHUB_OAUTH_URL", url.as_str()),
+            ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
+            ("GITHUB_CLIENT_SECRET", "test-client-secret"),
+            ("BACKEND_URL", "https://nectr.example"),
         ],
     )
     .await
@@ -87,5 +100,47 @@ async fn a_second_pull_request_on_the_same_files_is_reviewed_with_the_first_as_c
             &figures["graph_unavailable"]
         ),
         (&json!(1), &json!(1), &json!(false))
+    );
+
+    // The API, to the user who connected the repository.
+    let alice = sign_in(&app, "code-alice").await;
+    assert_eq!(app.install(&alice, REPO).await.status, StatusCode::CREATED);
+    let experts = app
+        .experts(&alice, REPO, "path=src/config.rs&path=src/other.rs")
+        .await
+        .ok();
+    let found: Vec<(&str, u32)> = experts
+        .experts
+        .iter()
+        .map(|e| (e.login.as_str(), e.pull_requests))
+        .collect();
+    assert_eq!(
+        found,
+        [("octo-bob", 1), ("Codertocat", 1)],
+        "ties: the most recent first"
+    );
+    let related = app.related(&alice, REPO, 8).await.ok();
+    assert_eq!(related.paths, ["src/config.rs"]);
+    let numbers: Vec<(u64, &str)> = related
+        .related
+        .iter()
+        .map(|r| (r.number, r.title.as_str()))
+        .collect();
+    assert_eq!(numbers, [(7, first_title.as_str())]);
+    let unknown = app.related(&alice, REPO, 99).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.detail().contains("not in the knowledge graph yet"));
+    let no_path = app.experts(&alice, REPO, "").await;
+    assert_eq!(no_path.status, StatusCode::BAD_REQUEST, "{}", no_path.body);
+
+    // Anyone else: 404, never the data.
+    let eve = sign_in(&app, "code-eve").await;
+    assert_eq!(
+        app.experts(&eve, REPO, "path=src/config.rs").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.related(&eve, REPO, 8).await.status,
+        StatusCode::NOT_FOUND
     );
 }

@@ -70,6 +70,16 @@ struct ExpertRow {
 }
 
 #[derive(Debug, FromQueryResult)]
+struct PathRow {
+    path: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CountRow {
+    indexed: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
 struct TouchRow {
     number: i64,
     title: String,
@@ -231,5 +241,32 @@ impl KnowledgeGraph for SqlGraph {
         });
         related.truncate(limit);
         Ok(related)
+    }
+
+    async fn pull_request_paths(
+        &self,
+        repository: &RepoFullName,
+        number_: u64,
+    ) -> domain::Result<Option<Vec<String>>> {
+        let values = || vec![Value::from(key(repository)), Value::from(number(number_))];
+        let indexed = CountRow::find_by_statement(self.statement(
+            "SELECT COUNT(*) AS indexed FROM graph_pull_requests WHERE repo_key = $1 AND number = $2",
+            values(),
+        ))
+        .one(&self.reader)
+        .await
+        .map_err(transient)?
+        .is_some_and(|row| row.indexed > 0);
+        if !indexed {
+            return Ok(None);
+        }
+        let rows = PathRow::find_by_statement(self.statement(
+            "SELECT path FROM graph_files WHERE repo_key = $1 AND number = $2 ORDER BY path",
+            values(),
+        ))
+        .all(&self.reader)
+        .await
+        .map_err(transient)?;
+        Ok(Some(rows.into_iter().map(|r| r.path).collect()))
     }
 }

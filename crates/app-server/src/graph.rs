@@ -83,4 +83,13 @@ impl KnowledgeGraph for TimedGraph {
         )
         .await
     }
+
+    async fn pull_request_paths(
+        &self,
+        repository: &RepoFullName,
+        number: u64,
+    ) -> domain::Result<Option<Vec<String>>> {
+        self.within(self.inner.pull_request_paths(repository, number))
+            .await
+    }
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     pub accounts: AccountService,
     pub management: Arc<dyn ManagementStore>,
     pub store_health: Arc<dyn StoreHealth>,
+    /// The knowledge graph the API answers from (the same the reviews use).
+    pub graph: Arc<dyn domain::knowledge::KnowledgeGraph>,
     /// The webhook endpoint's body limit.
     pub max_body_bytes: usize,
     /// How long a webhook body may take to arrive.
@@ -187,6 +189,7 @@ fn app_state(
         accounts,
         management: store.clone(),
         store_health: store,
+        graph: crate::graph::sql_graph(db, settings.review.graph_timeout),
         max_body_bytes,
         body_read_timeout: settings.server.body_read_timeout,
         body_budget: crate::limits::BodyBudget::new(settings.server.max_buffered_body_bytes),

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod knowledge;
 pub mod manage;
 pub mod repos;
 pub mod webhooks;
@@ -18,6 +19,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     auth::routes(cfg);
     repos::routes(cfg);
     manage::routes(cfg);
+    knowledge::routes(cfg);
 }
 
 /// A query string that does not read (`?page=-1`, `?page=abc`, a number past `u64`) is a JSON 400

@@ -88,6 +88,16 @@ pub trait KnowledgeGraph: Send + Sync {
         exclude_number: Option<u64>,
         limit: usize,
     ) -> Result<Vec<RelatedPullRequest>>;
+
+    /// The paths pull request `number` was indexed with, sorted; `None` when it is not indexed.
+    ///
+    /// # Errors
+    /// `Transient` when the store is unavailable.
+    async fn pull_request_paths(
+        &self,
+        repository: &RepoFullName,
+        number: u64,
+    ) -> Result<Option<Vec<String>>>;
 }
 
 /// No knowledge graph: indexes nothing and knows no one. The explicit choice for embedders and
@@ -119,6 +129,14 @@ impl KnowledgeGraph for NoKnowledge {
         _limit: usize,
     ) -> Result<Vec<RelatedPullRequest>> {
         Ok(Vec::new())
+    }
+
+    async fn pull_request_paths(
+        &self,
+        _repository: &RepoFullName,
+        _number: u64,
+    ) -> Result<Option<Vec<String>>> {
+        Ok(None)
     }
 }
 
