@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a test harness: failing loudly is its job
 
 pub mod api;
+pub mod arcadedb;
 pub mod fake_github;
 pub mod fuzz;
 pub mod proxy;

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nectr_tests::api::sign_in;
+use nectr_tests::arcadedb::ArcadeDb;
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{Backend, CORPUS_SECRET, StatusCode, TestApp, on_both_backends};
 use serde_json::json;
@@ -24,6 +25,19 @@ const DIFF: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config
 async fn a_second_pull_request_on_the_same_files_is_reviewed_with_the_first_as_context(
     backend: Backend,
 ) {
+    scenario(backend, &[]).await;
+}
+
+/// The same with the graph in ArcadeDB over Bolt (`GRAPH_URL`) instead of nectr's own database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_with_the_graph_in_arcadedb_over_bolt() {
+    let Some(arcadedb) = ArcadeDb::start() else {
+        return;
+    };
+    scenario(Backend::Sqlite, &arcadedb.settings()).await;
+}
+
+async fn scenario(backend: Backend, graph: &[(&'static str, String)]) {
     let github = FakeGitHub::start().await;
     // #7 by Codertocat (the corpus's author), then #8 by octo-bob, both changing src/config.rs.
     github.serve_pull_request(REPO, 7, FIRST, "open").await;
@@ -52,19 +66,16 @@ async fn a_second_pull_request_on_the_same_files_is_reviewed_with_the_first_as_c
         .await;
     github.keep_hooks().await;
     let url = github.url();
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &[
-            ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
-            ("GITHUB_API_URL", url.as_str()),
-            ("GITHUB_OAUTH_URL", url.as_str()),
-            ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
-            ("GITHUB_CLIENT_SECRET", "test-client-secret"),
-            ("BACKEND_URL", "https://nectr.example"),
-        ],
-    )
-    .await
-    else {
+    let mut vars = vec![
+        ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
+        ("GITHUB_API_URL", url.as_str()),
+        ("GITHUB_OAUTH_URL", url.as_str()),
+        ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
+        ("GITHUB_CLIENT_SECRET", "test-client-secret"),
+        ("BACKEND_URL", "https://nectr.example"),
+    ];
+    vars.extend(graph.iter().map(|(k, v)| (*k, v.as_str())));
+    let Some(app) = TestApp::spawn_with(backend, &vars).await else {
         return;
     };
 

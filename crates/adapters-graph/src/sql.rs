@@ -3,12 +3,12 @@
 //! asked paths (`ix_graph_files_path`) and join to their pull requests, so they cost what the paths'
 //! history holds, not what the repository holds.
 
-use std::collections::BTreeMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::knowledge::graph::is_bot;
 use domain::knowledge::{FileExpert, IndexedPullRequest, KnowledgeGraph, RelatedPullRequest};
+
+use crate::related::{Touch, group};
 use domain::webhook::values::RepoFullName;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, FromQueryResult, Statement,
@@ -214,33 +214,17 @@ impl KnowledgeGraph for SqlGraph {
             .all(&self.reader)
             .await
             .map_err(transient)?;
-        let mut by_number: BTreeMap<i64, RelatedPullRequest> = BTreeMap::new();
-        for row in rows {
-            by_number
-                .entry(row.number)
-                .or_insert_with(|| RelatedPullRequest {
-                    number: u64::try_from(row.number).unwrap_or(0),
-                    title: row.title,
-                    author: row.author,
-                    at: row.at,
-                    shared_paths: Vec::new(),
-                })
-                .shared_paths
-                .push(row.path);
-        }
-        let mut related: Vec<RelatedPullRequest> = by_number.into_values().collect();
-        for r in &mut related {
-            r.shared_paths.sort();
-        }
-        related.sort_by(|a, b| {
-            b.shared_paths
-                .len()
-                .cmp(&a.shared_paths.len())
-                .then(b.at.cmp(&a.at))
-                .then(b.number.cmp(&a.number))
-        });
-        related.truncate(limit);
-        Ok(related)
+        let touches = rows
+            .into_iter()
+            .map(|row| Touch {
+                number: u64::try_from(row.number).unwrap_or(0),
+                title: row.title,
+                author: row.author,
+                at: row.at,
+                path: row.path,
+            })
+            .collect();
+        Ok(group(touches, limit))
     }
 
     async fn pull_request_paths(

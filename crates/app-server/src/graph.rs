@@ -1,16 +1,19 @@
-//! The knowledge graph as reviews use it: nectr's SQL store (`adapters-graph`), each call bounded by
-//! `GRAPH_TIMEOUT_MS`, so a graph that is slow or down delays a review by that much at most and never
-//! fails it (the review says its context was unavailable).
+//! The knowledge graph as reviews and the API use it: a Bolt server when `GRAPH_URL` names one, else
+//! nectr's own database (`adapters-graph`), each call bounded by `GRAPH_TIMEOUT_MS`, so a graph that
+//! is slow or down delays a review by that much at most and never fails it (the review says its
+//! context was unavailable).
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use adapters_db::Db;
-use adapters_graph::SqlGraph;
+use adapters_graph::{BoltGraph, SqlGraph};
 use async_trait::async_trait;
 use domain::knowledge::{FileExpert, IndexedPullRequest, KnowledgeGraph, RelatedPullRequest};
 use domain::webhook::values::RepoFullName;
+
+use crate::settings::Settings;
 
 /// A graph whose every call gives up after `limit`.
 #[derive(Clone)]
@@ -44,10 +47,23 @@ impl TimedGraph {
     }
 }
 
-/// The graph on nectr's own database, bounded by `limit`.
-pub fn sql_graph(db: &Db, limit: Duration) -> Arc<dyn KnowledgeGraph> {
-    let store = SqlGraph::new(db.connection().clone(), db.writer().clone());
-    Arc::new(TimedGraph::new(Arc::new(store), limit))
+/// The configured graph: the Bolt server of `GRAPH_URL`, else the tables of `db`; bounded by
+/// `GRAPH_TIMEOUT_MS`.
+///
+/// # Errors
+/// `Invalid` when the Bolt driver cannot use `GRAPH_URL` or its credentials.
+pub fn knowledge_graph(
+    settings: &Settings,
+    db: &Db,
+) -> Result<Arc<dyn KnowledgeGraph>, domain::Error> {
+    let store: Arc<dyn KnowledgeGraph> = match &settings.review.graph_server {
+        Some(server) => Arc::new(BoltGraph::new(server)?),
+        None => Arc::new(SqlGraph::new(db.connection().clone(), db.writer().clone())),
+    };
+    Ok(Arc::new(TimedGraph::new(
+        store,
+        settings.review.graph_timeout,
+    )))
 }
 
 #[async_trait]
@@ -91,5 +107,68 @@ impl KnowledgeGraph for TimedGraph {
     ) -> domain::Result<Option<Vec<String>>> {
         self.within(self.inner.pull_request_paths(repository, number))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::knowledge::MockKnowledgeGraph;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stalled_graph_is_given_up_on_after_the_limit() {
+        let mut quick_graph = MockKnowledgeGraph::new();
+        quick_graph
+            .expect_file_experts()
+            .returning(|_, _, _, _| Ok(Vec::new()));
+        let never = TimedGraph::new(Arc::new(Never), Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        let repo = RepoFullName::parse("acme/api").unwrap_or_else(|e| panic!("{e}"));
+        let answer = never
+            .file_experts(&repo, &["src/a.rs".to_owned()], None, 3)
+            .await;
+        assert!(
+            matches!(answer, Err(domain::Error::Transient(_))),
+            "{answer:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let quick = TimedGraph::new(Arc::new(quick_graph), Duration::from_millis(50));
+        assert!(quick.file_experts(&repo, &[], None, 3).await.is_ok());
+    }
+
+    /// A graph that never answers (a stalled server).
+    struct Never;
+
+    #[async_trait]
+    impl KnowledgeGraph for Never {
+        async fn index(&self, _: &IndexedPullRequest) -> domain::Result<()> {
+            std::future::pending().await
+        }
+        async fn file_experts(
+            &self,
+            _: &RepoFullName,
+            _: &[String],
+            _: Option<String>,
+            _: usize,
+        ) -> domain::Result<Vec<FileExpert>> {
+            std::future::pending().await
+        }
+        async fn related_pull_requests(
+            &self,
+            _: &RepoFullName,
+            _: &[String],
+            _: Option<u64>,
+            _: usize,
+        ) -> domain::Result<Vec<RelatedPullRequest>> {
+            std::future::pending().await
+        }
+        async fn pull_request_paths(
+            &self,
+            _: &RepoFullName,
+            _: u64,
+        ) -> domain::Result<Option<Vec<String>>> {
+            std::future::pending().await
+        }
     }
 }

@@ -75,6 +75,8 @@ pub enum StartupError {
     Reviewer(String),
     #[error("keys: {0}")]
     Keys(String),
+    #[error("knowledge graph: {0}")]
+    Graph(String),
 }
 
 /// The running server (and, unless turned off, its review workers).
@@ -140,7 +142,8 @@ pub fn review_handler(
         reviewer,
         Arc::new(db.clone()),
         settings.review.budget,
-        crate::graph::sql_graph(db, settings.review.graph_timeout),
+        crate::graph::knowledge_graph(settings, db)
+            .map_err(|e| StartupError::Graph(e.to_string()))?,
     )))
 }
 
@@ -189,7 +192,8 @@ fn app_state(
         accounts,
         management: store.clone(),
         store_health: store,
-        graph: crate::graph::sql_graph(db, settings.review.graph_timeout),
+        graph: crate::graph::knowledge_graph(settings, db)
+            .map_err(|e| StartupError::Graph(e.to_string()))?,
         max_body_bytes,
         body_read_timeout: settings.server.body_read_timeout,
         body_budget: crate::limits::BodyBudget::new(settings.server.max_buffered_body_bytes),

@@ -321,6 +321,9 @@ pub struct ReviewSettings {
     /// `GRAPH_TIMEOUT_MS` (2000): how long a review waits on the knowledge graph before it goes on
     /// without its context.
     pub graph_timeout: Duration,
+    /// `GRAPH_URL` (with `GRAPH_USER`, `GRAPH_PASSWORD`, `GRAPH_DATABASE`): a Bolt server (Neo4j 5,
+    /// Memgraph, ArcadeDB) to keep the knowledge graph in; nectr's own database when unset.
+    pub graph_server: Option<adapters_graph::BoltConfig>,
 }
 
 pub(super) fn review(vars: &Vars) -> Result<ReviewSettings, SettingsError> {
@@ -332,7 +335,33 @@ pub(super) fn review(vars: &Vars) -> Result<ReviewSettings, SettingsError> {
             max_chunks: vars.number_usize("REVIEW_MAX_CHUNKS", 8, 1)?,
         },
         graph_timeout: Duration::from_millis(vars.number("GRAPH_TIMEOUT_MS", 2000, 10)?),
+        graph_server: graph_server(vars)?,
     })
+}
+
+/// `GRAPH_URL` and its credentials, when a graph database is used.
+fn graph_server(vars: &Vars) -> Result<Option<adapters_graph::BoltConfig>, SettingsError> {
+    let Some(url) = vars.get("GRAPH_URL") else {
+        return Ok(None);
+    };
+    let address = ["bolt://", "neo4j://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme))
+        .ok_or_else(|| {
+            invalid(
+                "GRAPH_URL",
+                format!("expected bolt://host:port, got '{url}'"),
+            )
+        })?;
+    if address.is_empty() {
+        return Err(invalid("GRAPH_URL", "expected bolt://host:port"));
+    }
+    Ok(Some(adapters_graph::BoltConfig {
+        url,
+        user: vars.get("GRAPH_USER").unwrap_or_else(|| "neo4j".to_owned()),
+        password: vars.get("GRAPH_PASSWORD").unwrap_or_default(),
+        database: vars.get("GRAPH_DATABASE"),
+    }))
 }
 
 /// `WORKERS`, `LEASE_SECONDS`, `POLL_INTERVAL_MS`, `SHUTDOWN_GRACE_SECONDS`, `MAX_ATTEMPTS`.

@@ -286,3 +286,35 @@ fn a_local_models_context_window_is_read_when_given() {
         "OPENAI_CONTEXT_TOKENS"
     );
 }
+
+#[test]
+fn a_graph_server_is_used_only_when_named_by_a_bolt_url() {
+    assert!(settings(&[]).unwrap().review.graph_server.is_none());
+    let s = settings(&[
+        ("GRAPH_URL", "bolt://graph.internal:7687"),
+        ("GRAPH_USER", "nectr"),
+        ("GRAPH_PASSWORD", "s3cret-graph-password"),
+        ("GRAPH_DATABASE", "reviews"),
+    ])
+    .unwrap();
+    let server = s.review.graph_server.unwrap();
+    assert_eq!(
+        (
+            server.url.as_str(),
+            server.user.as_str(),
+            server.database.as_deref()
+        ),
+        ("bolt://graph.internal:7687", "nectr", Some("reviews"))
+    );
+    assert!(
+        !format!("{server:?}").contains("s3cret"),
+        "the password never shows"
+    );
+    for bad in ["http://graph:7474", "graph:7687", "bolt://"] {
+        assert_eq!(
+            settings(&[("GRAPH_URL", bad)]).unwrap_err().name,
+            "GRAPH_URL",
+            "{bad}"
+        );
+    }
+}

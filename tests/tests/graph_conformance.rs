@@ -1,6 +1,10 @@
-//! The SQL knowledge graph on SQLite and PostgreSQL (from `NECTR_TEST_POSTGRES_URL`, default the
-//! local server; skipped with a notice where it is unreachable, unless `NECTR_REQUIRE_POSTGRES=1`):
-//! one fixture of pull requests, the same answers on both.
+//! One conformance suite for every knowledge-graph store: the same fixture of pull requests indexed
+//! into the SQL store on SQLite and on PostgreSQL (from `NECTR_TEST_POSTGRES_URL`, default the local
+//! server), and into the Bolt store on a real ArcadeDB server, gives the same answers.
+//!
+//! ArcadeDB: see `nectr_tests::arcadedb`. Where PostgreSQL or ArcadeDB is missing, its test passes
+//! without running and a notice says so, unless `NECTR_REQUIRE_POSTGRES=1` or
+//! `NECTR_REQUIRE_ARCADEDB=1` (CI) makes it fail.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,6 +13,7 @@ use adapters_graph::SqlGraph;
 use chrono::{DateTime, Duration, Utc};
 use domain::knowledge::{IndexedPullRequest, KnowledgeGraph};
 use domain::webhook::values::RepoFullName;
+use nectr_tests::arcadedb::ArcadeDb;
 use sea_orm::ConnectionTrait;
 
 fn t(day: i64) -> DateTime<Utc> {
@@ -36,7 +41,7 @@ fn paths(list: &[&str]) -> Vec<String> {
     list.iter().map(|p| (*p).to_owned()).collect()
 }
 
-async fn answers_the_two_questions(graph: &SqlGraph) {
+async fn answers_the_two_questions(graph: &dyn KnowledgeGraph) {
     for indexed in [
         pr("acme/api", 1, "alice", 1, &["src/a.rs", "src/b.rs"]),
         pr("acme/api", 2, "Alice", 2, &["src/a.rs"]),
@@ -181,4 +186,20 @@ async fn postgres_answers_the_two_questions() {
     db.close().await.unwrap();
     let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
     admin.connection().execute_unprepared(&drop).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arcadedb_over_bolt_answers_the_two_questions() {
+    let Some(server) = ArcadeDb::start() else {
+        return;
+    };
+    answers_the_two_questions(&server.graph()).await;
+    // The constraints are declared again by a second client: idempotent.
+    let again = server.graph();
+    assert!(
+        again
+            .file_experts(&repo("acme/api"), &paths(&["src/a.rs"]), None, 5)
+            .await
+            .is_ok()
+    );
 }
