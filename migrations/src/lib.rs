@@ -8,6 +8,7 @@ mod m20261122_000002_queue;
 mod m20261122_000003_accounts;
 mod m20261206_000004_retention;
 mod m20261206_000005_graph;
+mod m20261206_000006_job_kinds;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_accounts::Migration),
             Box::new(m20261206_000004_retention::Migration),
             Box::new(m20261206_000005_graph::Migration),
+            Box::new(m20261206_000006_job_kinds::Migration),
         ]
     }
 }

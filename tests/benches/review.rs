@@ -102,6 +102,7 @@ fn job() -> Job {
     Job {
         event_id: 1,
         attempts: 1,
+        kind: domain::queue::JobKind::Review,
         key: ReviewKey {
             repository: RepoFullName::parse(REPO).unwrap(),
             pr_number: 7,

@@ -351,7 +351,7 @@ impl TestApp {
     /// none is due; returns how many ran. Tests drive the queue with this instead of waiting for a
     /// pool.
     pub async fn run_queue(&self) -> usize {
-        let handler = app_server::startup::review_handler(&self.settings, &self.db)
+        let handler = app_server::startup::job_handler(&self.settings, &self.db)
             .expect("the review handler builds");
         app_server::workers::run_until_idle(
             std::sync::Arc::new(self.db.clone()),

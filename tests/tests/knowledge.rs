@@ -8,12 +8,17 @@
 use nectr_tests::api::sign_in;
 use nectr_tests::arcadedb::ArcadeDb;
 use nectr_tests::fake_github::FakeGitHub;
-use nectr_tests::{Backend, CORPUS_SECRET, StatusCode, TestApp, on_both_backends};
+use nectr_tests::{
+    Backend, CORPUS_SECRET, StatusCode, TestApp, delivery_id, on_both_backends, sign,
+};
 use serde_json::json;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, ResponseTemplate};
 
-on_both_backends!(a_second_pull_request_on_the_same_files_is_reviewed_with_the_first_as_context);
+on_both_backends!(
+    a_second_pull_request_on_the_same_files_is_reviewed_with_the_first_as_context,
+    a_merged_pull_request_is_indexed_from_its_delivery_and_named_by_the_next_review,
+);
 
 const REPO: &str = "acme/backend";
 const FIRST: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -154,4 +159,80 @@ async fn scenario(backend: Backend, graph: &[(&'static str, String)]) {
         app.related(&eve, REPO, 8).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+async fn a_merged_pull_request_is_indexed_from_its_delivery_and_named_by_the_next_review(
+    backend: Backend,
+) {
+    let github = FakeGitHub::start().await;
+    // #7 was merged (nectr never reviewed it); #8 by octo-bob changes the same file.
+    github.serve_pull_request(REPO, 7, FIRST, "merged").await;
+    let mut second = FakeGitHub::pull_request_json(REPO, 8, SECOND, "open");
+    second["user"]["login"] = json!("octo-bob");
+    Mock::given(method("GET"))
+        .and(path(format!("/repos/{REPO}/pulls/8")))
+        .and(header("accept", "application/vnd.github+json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(second))
+        .mount(&github.server)
+        .await;
+    for number in [7, 8] {
+        github.serve_diff(REPO, number, DIFF).await;
+    }
+    github.accept_reviews(REPO, 8).await;
+    let url = github.url();
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
+            ("GITHUB_API_URL", url.as_str()),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+
+    // GitHub's `closed` delivery of a merged pull request: queued as an index job.
+    let merged = json!({
+        "action": "closed", "number": 7,
+        "pull_request": {"number": 7, "state": "closed", "draft": false, "merged": true,
+                         "merged_at": "2026-12-01T10:00:00Z", "head": {"sha": FIRST},
+                         "updated_at": "2026-12-01T10:00:00Z"},
+        "repository": {"full_name": REPO}, "sender": {"login": "Codertocat", "type": "User"},
+    })
+    .to_string()
+    .into_bytes();
+    let answer = app
+        .deliver(
+            "pull_request",
+            &delivery_id(),
+            &merged,
+            Some(&sign(CORPUS_SECRET, &merged)),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["status"], "received", "{}", answer.body);
+    assert_eq!(answer.body["event_type"], "closed_pull_request");
+    let indexed = answer.body["event_id"].as_i64().unwrap();
+    assert_eq!(app.finished_event(indexed).await.status, "completed");
+    assert_eq!(
+        app.last_run_result(indexed).await,
+        json!({"indexed": 7, "paths": 1})
+    );
+    assert!(
+        github.posted_reviews(REPO, 7).await.is_empty(),
+        "a merge is indexed, not reviewed"
+    );
+
+    let review = app.deliver_pull_request(REPO, 8, SECOND, "opened").await;
+    assert_eq!(app.finished_event(review).await.status, "completed");
+    let body = github.posted_reviews(REPO, 8).await[0]["body"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        body.contains("Suggested reviewers: @Codertocat (1 PR on these files)"),
+        "{body}"
+    );
+    assert!(body.contains("Related: #7 "), "{body}");
 }

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::queue::{EventStatus, transition};
+use domain::queue::{EventStatus, JobKind, transition};
 use domain::webhook::delivery::DeliveryRecord;
 use domain::webhook::event::ReviewKey;
 use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded};
@@ -37,9 +37,14 @@ impl Db {
 
     async fn record_in(&self, txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
         let now = event.received_at;
-        let (status, reason, key) = match &event.disposition {
-            Disposition::Queue { key, .. } => (EventStatus::Pending, None, Some(key)),
-            Disposition::Ignore { reason } => (EventStatus::Ignored, Some(reason.clone()), None),
+        let (status, reason, key, job) = match &event.disposition {
+            Disposition::Queue { key, kind, .. } => (EventStatus::Pending, None, Some(key), *kind),
+            Disposition::Ignore { reason } => (
+                EventStatus::Ignored,
+                Some(reason.clone()),
+                None,
+                JobKind::Review,
+            ),
         };
         let pr = event.event.pull_request.as_ref();
         let row = events::ActiveModel {
@@ -67,6 +72,7 @@ impl Db {
             created_at: Set(now),
             updated_at: Set(now),
             processed_at: Set(key.is_none().then_some(now)),
+            job: Set(job.as_str().to_owned()),
             ..Default::default()
         };
 
@@ -98,7 +104,12 @@ impl Db {
 
         // Delivered at commit, to every process listening (their idle workers wake at once).
         crate::notify::announce(txn).await?;
-        let superseded = supersede_older_heads(txn, event_id, key, event).await?;
+        // Only a review makes older reviews moot; indexing a merged pull request supersedes nothing.
+        let superseded = if job == JobKind::Review {
+            supersede_older_heads(txn, event_id, key, event).await?
+        } else {
+            0
+        };
         Ok(Recorded::Queued {
             event_id,
             superseded,
@@ -118,10 +129,16 @@ impl Db {
         if let Some(event_id) = by_delivery {
             return Ok(Conflict::Settled(Recorded::DuplicateDelivery { event_id }));
         }
-        if let Disposition::Queue { key, window_start } = &event.disposition {
+        if let Disposition::Queue {
+            key,
+            kind,
+            window_start,
+        } = &event.disposition
+        {
             let in_flight = events::Entity::find()
                 .select_only()
                 .columns([Column::Id, Column::CreatedAt])
+                .filter(Column::Job.eq(kind.as_str()))
                 .filter(Column::Repository.eq(key.repository.as_str()))
                 .filter(Column::PrNumber.eq(pr_number(key.pr_number)))
                 .filter(Column::HeadSha.eq(key.head_sha.as_str()))
@@ -182,7 +199,8 @@ async fn supersede_older_heads(
         .add(Column::Repository.eq(key.repository.as_str()))
         .add(Column::PrNumber.eq(pr_number(key.pr_number)))
         .add(Column::Status.is_in(statuses(transition::SUPERSEDE_OLDER_HEAD.from)))
-        .add(Column::HeadSha.ne(key.head_sha.as_str()));
+        .add(Column::HeadSha.ne(key.head_sha.as_str()))
+        .add(Column::Job.eq(JobKind::Review.as_str()));
     if let Some(updated_at) = pr.and_then(|p| p.updated_at) {
         older = older.add(
             Condition::any()

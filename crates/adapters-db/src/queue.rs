@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::queue::{EventStatus, Finish, Job, RetryPolicy, ReviewQueue, Transition, transition};
+use domain::queue::{
+    EventStatus, Finish, Job, JobKind, RetryPolicy, ReviewQueue, Transition, transition,
+};
 use domain::webhook::event::ReviewKey;
 use domain::webhook::values::{HeadSha, RepoFullName};
 use sea_orm::{
@@ -24,6 +26,7 @@ struct Claimed {
     pr_number: Option<i64>,
     head_sha: Option<String>,
     lease_expires_at: Option<DateTime<Utc>>,
+    job: String,
 }
 
 impl Claimed {
@@ -127,7 +130,7 @@ impl ReviewQueue for Db {
              lease_expires_at = $2, updated_at = $3 \
              WHERE id IN (SELECT id FROM events WHERE {from} AND run_at <= $3 \
                           ORDER BY run_at, id LIMIT $4 {lock}) \
-             RETURNING id, attempts, repository, pr_number, head_sha, lease_expires_at"
+             RETURNING id, attempts, repository, pr_number, head_sha, lease_expires_at, job"
         );
         let mut values = vec![
             worker.into(),
@@ -145,18 +148,21 @@ impl ReviewQueue for Db {
         for row in rows {
             let attempts = u32::try_from(row.attempts).unwrap_or(0);
             let lease_expires_at = row.lease_expires_at.unwrap_or(now);
-            match row.key() {
-                Some(key) => jobs.push(Job {
+            match (row.key(), JobKind::parse(&row.job)) {
+                (Some(key), Some(kind)) => jobs.push(Job {
                     event_id: row.id,
                     attempts,
+                    kind,
                     key,
                     lease_expires_at,
                 }),
-                None => {
-                    // Ingest never queues such a row; one written by hand fails instead of looping.
+                _ => {
+                    // Ingest never queues such a row; one written by hand (or by a newer version
+                    // with a kind of job this one does not know) fails instead of looping.
                     tracing::error!(
                         event_id = row.id,
-                        "queued event names no valid pull request"
+                        job = %row.job,
+                        "queued event names no valid pull request or kind of job"
                     );
                     self.transition_held(
                         &self.writer,
@@ -165,7 +171,10 @@ impl ReviewQueue for Db {
                         worker,
                         "last_error = $3, lease_owner = NULL, lease_expires_at = NULL, \
                          processed_at = $4, updated_at = $4",
-                        vec!["the event names no valid pull request".into(), now.into()],
+                        vec![
+                            "the event names no valid pull request or kind of job".into(),
+                            now.into(),
+                        ],
                     )
                     .await?;
                 }

@@ -17,7 +17,7 @@ use domain::accounts::{
 };
 use domain::codehost::AccessToken;
 use domain::health::StoreHealth;
-use domain::queue::{EventStatus, Finish, RetryPolicy, ReviewQueue};
+use domain::queue::{EventStatus, Finish, JobKind, RetryPolicy, ReviewQueue};
 use domain::review::RepositoryTokens;
 use domain::webhook::delivery::{DeliveryOutcome, DeliveryRecord};
 use domain::webhook::event::{DeliveredPullRequest, ReviewKey, WebhookEvent};
@@ -150,6 +150,7 @@ on_both_stores!(
     installations_are_unique_per_repository_and_rotate_with_a_grace_period,
     management_reads_never_leave_the_scope_and_requeue_only_what_may_be_retried,
     retention_purges_old_deliveries_and_finished_payloads_in_batches,
+    a_merge_is_queued_beside_a_review_of_its_commit_and_supersedes_nothing,
 );
 
 fn repo(name: &str) -> RepoFullName {
@@ -199,9 +200,11 @@ fn pr_event(delivery: &str, sha: &str, now: DateTime<Utc>) -> NewEvent {
                 draft: false,
                 open: true,
                 updated_at: Some(now),
+                merged: false,
             }),
         },
         disposition: Disposition::Queue {
+            kind: JobKind::Review,
             key,
             window_start: now - chrono::Duration::hours(1),
         },
@@ -732,4 +735,36 @@ async fn retention_purges_old_deliveries_and_finished_payloads_in_batches(db: &D
         "ignored",
         "the event itself stays"
     );
+}
+
+async fn a_merge_is_queued_beside_a_review_of_its_commit_and_supersedes_nothing(db: &Db) {
+    let review = queue(db, "d-review", SHA).await;
+    let older = queue(db, "d-older", NEWER).await;
+    assert_eq!(
+        status_of(db, review).await,
+        "superseded",
+        "a newer review supersedes"
+    );
+    // The merge of the commit whose review is in flight: its own job, not a duplicate.
+    let mut merged = pr_event("d-merged", NEWER, Utc::now());
+    merged.event.action = Some("closed".into());
+    merged.event.event_type = "closed_pull_request".into();
+    if let Disposition::Queue { kind, .. } = &mut merged.disposition {
+        *kind = JobKind::Index;
+    }
+    let Recorded::Queued {
+        event_id: index,
+        superseded,
+    } = db.record(merged, record("d-merged")).await.unwrap()
+    else {
+        panic!("not queued")
+    };
+    assert_eq!(superseded, 0);
+    assert_eq!(status_of(db, older).await, "pending", "the review stays");
+    let jobs = db
+        .claim("w", Utc::now(), Duration::from_secs(60), 10)
+        .await
+        .unwrap();
+    let kinds: Vec<(i64, JobKind)> = jobs.iter().map(|j| (j.event_id, j.kind)).collect();
+    assert_eq!(kinds, [(older, JobKind::Review), (index, JobKind::Index)]);
 }

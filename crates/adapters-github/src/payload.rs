@@ -35,6 +35,8 @@ struct WirePullRequest {
     draft: Option<bool>,
     head: Option<WireRef>,
     updated_at: Option<DateTime<Utc>>,
+    merged: Option<bool>,
+    merged_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +59,10 @@ impl From<Payload> for DeliveryPayload {
                 draft: pr.draft,
                 head_sha: pr.head.and_then(|h| h.sha),
                 updated_at: pr.updated_at,
+                merged: match (pr.merged, pr.merged_at) {
+                    (None, None) => None,
+                    (merged, at) => Some(merged.unwrap_or(false) || at.is_some()),
+                },
             }),
             hook_id: p.hook_id,
             zen: p.zen,

@@ -12,7 +12,8 @@ use adapters_github::{GitHub, GitHubPayloads};
 use domain::accounts::{AccountPolicy, AccountPorts, AccountService, ManagementStore};
 use domain::clock::SystemClock;
 use domain::health::StoreHealth;
-use domain::queue::WorkSignal;
+use domain::knowledge::IndexMergedPullRequest;
+use domain::queue::{ByKind, JobHandler, WorkSignal};
 use domain::review::service::ReviewPullRequest;
 use domain::webhook::ingest::{IngestPorts, IngestService};
 use secrecy::ExposeSecret;
@@ -109,14 +110,15 @@ async fn database(settings: &Settings, keys: &Keys) -> Result<Db, StartupError> 
     Ok(db)
 }
 
-/// Starts review workers on `db`: each event is reviewed with the configured reviewer (`AI_PROVIDER`)
-/// and the review posted through the settings' GitHub client.
+/// Starts workers on `db`: each queued review is reviewed with the configured reviewer
+/// (`AI_PROVIDER`) and posted through the settings' GitHub client; each merged pull request is
+/// indexed into the knowledge graph.
 pub fn start_workers(
     settings: &Settings,
     db: &Db,
     signal: Arc<dyn WorkSignal>,
 ) -> Result<WorkerPool, StartupError> {
-    let handler = review_handler(settings, db)?;
+    let handler = job_handler(settings, db)?;
     let prefix = format!("{}-{}", hostname(), std::process::id());
     Ok(WorkerPool::start(
         &prefix,
@@ -127,24 +129,27 @@ pub fn start_workers(
     ))
 }
 
-/// The review use case as the workers run it: the settings' GitHub client and reviewer, calls made
-/// with the connecting user's token from `db`.
-pub fn review_handler(
-    settings: &Settings,
-    db: &Db,
-) -> Result<Arc<ReviewPullRequest>, StartupError> {
-    let github = GitHub::new(settings.github_config())?;
+/// Every kind of job as the workers run it: reviews with the settings' GitHub client and reviewer,
+/// index jobs into the configured knowledge graph; calls made with the connecting user's token from
+/// `db`.
+pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, StartupError> {
+    let github: Arc<GitHub> = Arc::new(GitHub::new(settings.github_config())?);
     let reviewer = settings
         .build_reviewer()
         .map_err(|e| StartupError::Reviewer(e.to_string()))?;
-    Ok(Arc::new(ReviewPullRequest::new(
-        Arc::new(github),
-        reviewer,
-        Arc::new(db.clone()),
-        settings.review.budget,
-        crate::graph::knowledge_graph(settings, db)
-            .map_err(|e| StartupError::Graph(e.to_string()))?,
-    )))
+    let graph = crate::graph::knowledge_graph(settings, db)
+        .map_err(|e| StartupError::Graph(e.to_string()))?;
+    let tokens = Arc::new(db.clone());
+    Ok(Arc::new(ByKind {
+        review: Arc::new(ReviewPullRequest::new(
+            github.clone(),
+            reviewer,
+            tokens.clone(),
+            settings.review.budget,
+            graph.clone(),
+        )),
+        index: Arc::new(IndexMergedPullRequest::new(github, tokens, graph)),
+    }))
 }
 
 /// The services handlers share, wired from the settings.

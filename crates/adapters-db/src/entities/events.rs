@@ -30,6 +30,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
+    /// What the queued work is: `review` or `index` (`JobKind`).
+    pub job: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

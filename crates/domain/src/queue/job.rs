@@ -10,13 +10,39 @@ use crate::queue::retry::RetryPolicy;
 use crate::queue::status::EventStatus;
 use crate::webhook::event::ReviewKey;
 
-/// A claimed unit of review work: one event, leased to one worker until `lease_expires_at`.
+/// What a queued event asks the workers to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Review the pull request at its head commit and post the review.
+    Review,
+    /// Keep a merged pull request in the knowledge graph.
+    Index,
+}
+
+impl JobKind {
+    pub const ALL: [Self; 2] = [Self::Review, Self::Index];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Review => "review",
+            Self::Index => "index",
+        }
+    }
+
+    /// The kind a stored name means; `None` for a name this version does not know.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+}
+
+/// A claimed unit of work: one event, leased to one worker until `lease_expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub event_id: i64,
     /// Attempts so far, this one included.
     pub attempts: u32,
-    /// The pull request and head commit to review.
+    pub kind: JobKind,
+    /// The pull request and head commit the work is about.
     pub key: ReviewKey,
     pub lease_expires_at: DateTime<Utc>,
 }

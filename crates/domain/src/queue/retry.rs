@@ -108,6 +108,7 @@ mod tests {
         Job {
             event_id: 1,
             attempts,
+            kind: crate::queue::JobKind::Review,
             key: ReviewKey {
                 repository: RepoFullName::parse("acme/api").unwrap(),
                 pr_number: 3,

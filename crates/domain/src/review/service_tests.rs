@@ -25,6 +25,7 @@ fn job() -> Job {
     Job {
         event_id: 7,
         attempts: 1,
+        kind: crate::queue::JobKind::Review,
         key: ReviewKey {
             repository: RepoFullName::parse("acme/web").unwrap(),
             pr_number: 3,

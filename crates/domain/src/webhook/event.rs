@@ -46,6 +46,8 @@ pub struct DeliveredPullRequest {
     pub open: bool,
     /// `pull_request.updated_at`: orders two deliveries for one PR, so an older one never supersedes a newer.
     pub updated_at: Option<DateTime<Utc>>,
+    /// `pull_request.merged` (or a `merged_at`): a closed pull request that was merged.
+    pub merged: bool,
 }
 
 impl WebhookEvent {
@@ -85,6 +87,7 @@ impl WebhookEvent {
                     draft: pr.draft.unwrap_or(false),
                     open: pr.state.as_deref() != Some("closed"),
                     updated_at: pr.updated_at,
+                    merged: pr.merged.unwrap_or(false),
                 })
             } else {
                 None
@@ -113,13 +116,16 @@ pub struct ReviewTriggers {
 pub enum Decision {
     /// Queue a review of this head commit.
     Review(ReviewKey),
+    /// Queue indexing this merged pull request into the knowledge graph.
+    Index(ReviewKey),
     /// Record it and queue nothing, for this reason.
     Ignore(String),
 }
 
 /// The review rules: `opened` and `synchronize` (and, when enabled, `reopened` and `ready_for_review`)
-/// of an open, non-draft pull request sent by a person ask for a review; everything else is recorded
-/// and ignored with a reason.
+/// of an open, non-draft pull request sent by a person ask for a review; `closed` of a merged pull
+/// request (whoever merged it) asks for it to be indexed in the knowledge graph; everything else is
+/// recorded and ignored with a reason.
 pub fn decide(event: &WebhookEvent, triggers: ReviewTriggers) -> Decision {
     let (Some(pr), Some(repository)) = (&event.pull_request, &event.repository) else {
         return Decision::Ignore(format!(
@@ -128,6 +134,18 @@ pub fn decide(event: &WebhookEvent, triggers: ReviewTriggers) -> Decision {
         ));
     };
     let action = event.action.as_deref().unwrap_or("");
+    let key = ReviewKey {
+        repository: repository.clone(),
+        pr_number: pr.number,
+        head_sha: pr.head_sha.clone(),
+    };
+    if action == "closed" {
+        return if pr.merged {
+            Decision::Index(key)
+        } else {
+            Decision::Ignore("pull request closed without being merged".to_owned())
+        };
+    }
     let triggered = match action {
         "opened" | "synchronize" => true,
         "reopened" => triggers.reopened,
@@ -149,11 +167,7 @@ pub fn decide(event: &WebhookEvent, triggers: ReviewTriggers) -> Decision {
         let who = event.sender.as_deref().unwrap_or("unknown");
         return Decision::Ignore(format!("sender '{who}' is a bot"));
     }
-    Decision::Review(ReviewKey {
-        repository: repository.clone(),
-        pr_number: pr.number,
-        head_sha: pr.head_sha.clone(),
-    })
+    Decision::Review(key)
 }
 
 #[cfg(test)]
@@ -179,6 +193,7 @@ mod tests {
                 draft: Some(false),
                 head_sha: sha.map(str::to_owned),
                 updated_at: None,
+                merged: None,
             }),
             ..DeliveryPayload::default()
         }
@@ -268,8 +283,32 @@ mod tests {
         );
         assert_eq!(
             closed,
-            Decision::Ignore("pull_request action 'closed' does not trigger a review".into())
+            Decision::Ignore("pull request closed without being merged".into())
         );
+    }
+
+    #[test]
+    fn a_merged_pull_request_is_indexed_whoever_merged_it() {
+        for (sender, kind) in [("octocat", "User"), ("mergify[bot]", "Bot")] {
+            let mut payload = pr_payload("closed", Some(7), Some(SHA));
+            payload.sender = Some(PayloadSender {
+                login: Some(sender.into()),
+                kind: Some(kind.into()),
+            });
+            if let Some(pr) = &mut payload.pull_request {
+                pr.state = Some("closed".into());
+                pr.merged = Some(true);
+            }
+            let event = WebhookEvent::from_payload("pull_request", &payload).unwrap();
+            assert_eq!(event.event_type, "closed_pull_request");
+            let Decision::Index(key) = decide(&event, ReviewTriggers::default()) else {
+                panic!("{sender}: not indexed")
+            };
+            assert_eq!(
+                (key.repository.as_str(), key.pr_number),
+                ("acme/backend", 7)
+            );
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::error::Result;
-use crate::queue::WorkSignal;
+use crate::queue::{JobKind, WorkSignal};
 use crate::webhook::delivery::{
     DeliveryOutcome, DeliveryRecord, MAX_EVENT_NAME, MAX_LOGGED_FIELD, RejectionCause,
     redact_headers, truncated,
@@ -233,6 +233,12 @@ impl IngestService {
         };
         let disposition = match decide(&event, self.policy.triggers) {
             Decision::Review(key) => Disposition::Queue {
+                kind: JobKind::Review,
+                key,
+                window_start: received_at - self.policy.dedup_window,
+            },
+            Decision::Index(key) => Disposition::Queue {
+                kind: JobKind::Index,
                 key,
                 window_start: received_at - self.policy.dedup_window,
             },

@@ -36,6 +36,7 @@ impl PayloadReader for JsonPayloads {
                 draft: pr["draft"].as_bool(),
                 head_sha: text(&pr["head"]["sha"]),
                 updated_at: None,
+                merged: pr["merged"].as_bool(),
             }),
             hook_id: v["hook_id"].as_i64(),
             zen: text(&v["zen"]),
@@ -128,9 +129,15 @@ fn request<'a>(event: &'a str, signature: &'a str, body: &'a [u8]) -> DeliveryRe
 async fn a_signed_opened_pull_request_is_queued_for_review() {
     let mut h = Harness::new();
     h.events.expect_record().times(1).returning(|event, _| {
-        let Disposition::Queue { key, window_start } = &event.disposition else {
+        let Disposition::Queue {
+            key,
+            window_start,
+            kind,
+        } = &event.disposition
+        else {
             panic!("not queued")
         };
+        assert_eq!(*kind, crate::queue::JobKind::Review);
         assert_eq!(key.repository.as_str(), "acme/api");
         assert_eq!(key.pr_number, 3);
         assert_eq!(

@@ -38,6 +38,8 @@ pub struct PayloadPullRequest {
     /// `head.sha`.
     pub head_sha: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// `merged`, or whether `merged_at` is set.
+    pub merged: Option<bool>,
 }
 
 impl DeliveryPayload {

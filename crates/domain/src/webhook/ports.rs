@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
+use crate::queue::JobKind;
 use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord};
 use crate::webhook::event::{ReviewKey, WebhookEvent};
 use crate::webhook::values::{DeliveryId, RepoFullName, WebhookSecret};
@@ -29,6 +30,7 @@ pub enum Disposition {
     /// `window_start` makes this a duplicate; one created before it is stale and is superseded. Pending work
     /// for the same PR at another head SHA, last updated no later than this event, is superseded.
     Queue {
+        kind: JobKind,
         key: ReviewKey,
         window_start: DateTime<Utc>,
     },
