@@ -46,7 +46,12 @@ bench-review:
 bench-limits:
     cargo bench -p app-server --bench limits
 
-bench: bench-ingest bench-queue bench-review bench-limits
+# The knowledge graph at size: 10,000 PRs of 20 files indexed, then file experts and related PRs for
+# 20-path questions, p50/p99 on SQLite, PostgreSQL and ArcadeDB over Bolt (BENCH_GRAPH_PRS, BENCH_ONLY).
+bench-graph:
+    NECTR_TEST_POSTGRES_URL="${NECTR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" cargo bench -p nectr-tests --bench graph
+
+bench: bench-ingest bench-queue bench-review bench-limits bench-graph
 
 # Generated inputs through every parser of untrusted text, no panic allowed: 2,000,000 a target
 # (10 million in all) unless FUZZ_INPUTS says otherwise. CI runs a short version in the test suite.

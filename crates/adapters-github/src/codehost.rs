@@ -78,6 +78,24 @@ impl CodeHost for GitHub {
         self.pr_cache.forget(&(repo.key(), number));
     }
 
+    async fn closed_pull_requests(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        page: u32,
+    ) -> CodeHostResult<Vec<PullRequest>> {
+        let what = "list closed pull requests";
+        let url = format!(
+            "{}/pulls?state=closed&sort=updated&direction=desc&per_page=100&page={page}",
+            repo_path(repo)
+        );
+        let reply = self
+            .call(what, token.as_ref(), Method::GET, &url, None, JSON)
+            .await?;
+        let pulls: Vec<wire::Pull> = reply.json(what)?;
+        pulls.into_iter().map(PullRequest::try_from).collect()
+    }
+
     async fn pull_request_files(
         &self,
         token: Option<AccessToken>,

@@ -31,6 +31,11 @@ pub enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// The knowledge graph: `graph backfill OWNER/REPO [--limit N]`.
+    Graph {
+        #[command(subcommand)]
+        command: GraphCommand,
+    },
     /// Purge now what is past retention (`DELIVERY_RETENTION_DAYS`, `PAYLOAD_RETENTION_DAYS`), print
     /// how much, and exit. `serve` does the same every `RETENTION_INTERVAL_SECONDS`.
     Purge,
@@ -73,6 +78,21 @@ pub enum Command {
         delivery: Option<String>,
         /// The payload file ("-" reads standard input).
         file: PathBuf,
+    },
+}
+
+/// `app-server graph …`.
+#[derive(Debug, Subcommand)]
+pub enum GraphCommand {
+    /// Index the repository's most recently updated merged pull requests (and their files) into the
+    /// knowledge graph, reading GitHub with the connecting user's token (else `GITHUB_PAT`). Those
+    /// already indexed are skipped, so a run stopped by a rate limit goes on when run again.
+    Backfill {
+        /// The repository, `OWNER/REPO`.
+        repo: String,
+        /// How many merged pull requests to look at, newest first.
+        #[arg(long, default_value_t = 200)]
+        limit: usize,
     },
 }
 

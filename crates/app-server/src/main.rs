@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use adapters_db::Db;
-use app_server::cli::{Cli, Command};
+use app_server::cli::{Cli, Command, GraphCommand};
 use app_server::telemetry::{self, LogTo};
 use app_server::{Application, Settings};
 use clap::Parser;
@@ -41,6 +41,30 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
             let db = Db::connect(settings.database.url.expose_secret(), None).await?;
             db.migrate().await?;
             tracing::info!("migrations applied");
+        }
+        Command::Graph {
+            command: GraphCommand::Backfill { repo, limit },
+        } => {
+            let settings = load_settings(LogTo::Stderr)?;
+            let keys = app_server::keys::load(&settings)?;
+            let db = Db::connect(
+                settings.database.url.expose_secret(),
+                Some(keys.keyring.clone()),
+            )
+            .await?;
+            db.migrate().await?;
+            let repo = domain::webhook::values::RepoFullName::parse(&repo)?;
+            let backfill = app_server::startup::backfill(&settings, &db)?;
+            match backfill.run(&repo, limit).await {
+                Ok(report) => println!(
+                    "{repo}: {} merged pull request(s) looked at, {} indexed, {} already indexed",
+                    report.merged, report.indexed, report.already_indexed
+                ),
+                Err(stopped) => {
+                    eprintln!("error: {repo}: {stopped}");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
         }
         Command::Purge => {
             let settings = load_settings(LogTo::Stderr)?;

@@ -12,7 +12,7 @@ use adapters_github::{GitHub, GitHubPayloads};
 use domain::accounts::{AccountPolicy, AccountPorts, AccountService, ManagementStore};
 use domain::clock::SystemClock;
 use domain::health::StoreHealth;
-use domain::knowledge::IndexMergedPullRequest;
+use domain::knowledge::{Backfill, IndexMergedPullRequest};
 use domain::queue::{ByKind, JobHandler, WorkSignal};
 use domain::review::service::ReviewPullRequest;
 use domain::webhook::ingest::{IngestPorts, IngestService};
@@ -150,6 +150,15 @@ pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, 
         )),
         index: Arc::new(IndexMergedPullRequest::new(github, tokens, graph)),
     }))
+}
+
+/// The backfill of past merged pull requests into the configured knowledge graph, reading GitHub
+/// with the connecting user's token from `db` (else `GITHUB_PAT`).
+pub fn backfill(settings: &Settings, db: &Db) -> Result<Backfill, StartupError> {
+    let github = Arc::new(GitHub::new(settings.github_config())?);
+    let graph = crate::graph::knowledge_graph(settings, db)
+        .map_err(|e| StartupError::Graph(e.to_string()))?;
+    Ok(Backfill::new(github, Arc::new(db.clone()), graph))
 }
 
 /// The services handlers share, wired from the settings.

@@ -343,3 +343,126 @@ fn keygen_prints_keys_that_production_starts_with() {
     .unwrap();
     assert!(out.status.success(), "{out:?}");
 }
+
+/// A closed pull request as GitHub lists it (`merged_at` set when merged).
+fn closed_pull(number: u64, author: &str, merged: bool) -> serde_json::Value {
+    let sha = "ffffffffffffffffffffffffffffffffffffffff";
+    serde_json::json!({
+        "number": number, "title": format!("Change {number}"), "body": null, "state": "closed",
+        "merged_at": if merged { serde_json::json!("2026-11-30T10:00:00Z") } else { serde_json::Value::Null },
+        "user": {"login": author, "id": number}, "head": {"sha": sha, "ref": "f"},
+        "base": {"sha": sha, "ref": "main"}, "updated_at": "2026-11-30T10:00:00Z",
+        "html_url": format!("https://github.com/acme/backend/pull/{number}"),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graph_backfill_indexes_merged_pull_requests_and_goes_on_where_it_stopped() {
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    app_server::install_crypto_provider();
+    let github = MockServer::start().await;
+    let list = |page: &str| {
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/backend/pulls"))
+            .and(query_param("state", "closed"))
+            .and(query_param("page", page.to_owned()))
+    };
+    list("1")
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([
+            closed_pull(3, "alice", true),
+            closed_pull(2, "bob", false),
+            closed_pull(1, "carol", true),
+        ])))
+        .mount(&github)
+        .await;
+    list("2")
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([])))
+        .mount(&github)
+        .await;
+    for (number, files) in [(3, vec!["src/a.rs"]), (1, vec!["src/a.rs", "src/b.rs"])] {
+        let files: Vec<_> = files
+            .iter()
+            .map(|f| serde_json::json!({"filename": f, "status": "modified", "additions": 1, "deletions": 0, "changes": 1}))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/acme/backend/pulls/{number}/files")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(files))
+            .mount(&github)
+            .await;
+    }
+    // Another repository whose listing is refused by the rate limit.
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/limited/pulls"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("x-ratelimit-remaining", "0")
+                .insert_header("x-ratelimit-reset", "1795363200")
+                .set_body_json(serde_json::json!({"message": "API rate limit exceeded"})),
+        )
+        .mount(&github)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let uri = github.uri();
+    let env = [
+        ("DATABASE_URL", "sqlite://graph.db"),
+        ("GITHUB_API_URL", uri.as_str()),
+        ("GITHUB_PAT", "ghp_backfill_test_token"),
+    ];
+    let backfill = |repo: &str| {
+        app_server(dir.path(), &["graph", "backfill", repo], &env)
+            .output()
+            .unwrap()
+    };
+    let out = backfill("acme/backend");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        stdout(&out).trim(),
+        "acme/backend: 2 merged pull request(s) looked at, 2 indexed, 0 already indexed"
+    );
+    let again = backfill("acme/backend");
+    assert_eq!(
+        stdout(&again).trim(),
+        "acme/backend: 2 merged pull request(s) looked at, 0 indexed, 2 already indexed",
+        "a second run asks GitHub for no files again"
+    );
+    let limited = backfill("acme/limited");
+    assert!(!limited.status.success());
+    let said = String::from_utf8_lossy(&limited.stderr);
+    assert!(
+        said.contains("rate limit is spent until 2026-11-22 16:00:00 UTC"),
+        "{said}"
+    );
+    assert!(said.contains("run it again to go on"), "{said}");
+    assert!(!said.contains("ghp_backfill_test_token"));
+
+    // What the graph now knows.
+    use domain::knowledge::KnowledgeGraph;
+    let db = adapters_db::Db::connect(
+        &format!("sqlite://{}", dir.path().join("graph.db").display()),
+        None,
+    )
+    .await
+    .unwrap();
+    let graph = adapters_graph::SqlGraph::new(db.connection().clone(), db.writer().clone());
+    let repo = domain::webhook::values::RepoFullName::parse("acme/backend").unwrap();
+    let experts = graph
+        .file_experts(&repo, &["src/a.rs".to_owned()], None, 5)
+        .await
+        .unwrap();
+    let logins: Vec<&str> = experts.iter().map(|e| e.login.as_str()).collect();
+    assert_eq!(logins, ["alice", "carol"]);
+    let files_asked = github
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/files"))
+        .count();
+    assert_eq!(
+        files_asked, 2,
+        "each merged pull request's files asked for once"
+    );
+}

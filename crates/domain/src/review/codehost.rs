@@ -167,6 +167,14 @@ pub trait CodeHost: Send + Sync {
     /// Drops anything cached about the pull request, so the next [`CodeHost::pull_request`] asks
     /// the code host itself.
     fn forget_pull_request(&self, _repo: &RepoFullName, _number: u64) {}
+    /// Page `page` (from 1; 100 a page) of the repository's closed pull requests, most recently
+    /// updated first, merged or not; an empty page past the last.
+    async fn closed_pull_requests(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        page: u32,
+    ) -> CodeHostResult<Vec<PullRequest>>;
     /// Every changed file, all pages (GitHub lists up to 3,000).
     async fn pull_request_files(
         &self,
