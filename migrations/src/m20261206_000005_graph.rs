@@ -1,6 +1,7 @@
 //! The knowledge graph's SQL tables (the default store of `adapters-graph`): one row per indexed pull
-//! request, and one per file it changed. Experts and related pull requests are one join from the
-//! asked paths (`ix_graph_files_path`) to their pull requests.
+//! request, and one per file it changed, carrying its pull request's author and date. Both questions
+//! are answered from one index range per asked path (`ix_graph_files_path`, which covers what they
+//! read), without visiting the pull requests' rows.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{big_integer, big_pk_auto, boolean, string, string_null, text};
@@ -30,6 +31,10 @@ enum GraphFiles {
     RepoKey,
     Path,
     Number,
+    Author,
+    AuthorKey,
+    IsBot,
+    At,
 }
 
 #[async_trait::async_trait]
@@ -64,6 +69,14 @@ impl MigrationTrait for Migration {
                     .col(string(GraphFiles::RepoKey))
                     .col(text(GraphFiles::Path))
                     .col(big_integer(GraphFiles::Number))
+                    .col(string(GraphFiles::Author))
+                    .col(string(GraphFiles::AuthorKey))
+                    .col(boolean(GraphFiles::IsBot))
+                    .col(
+                        ColumnDef::new(GraphFiles::At)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -71,7 +84,8 @@ impl MigrationTrait for Migration {
         for sql in [
             "CREATE UNIQUE INDEX ux_graph_pull_requests ON graph_pull_requests (repo_key, number)",
             "CREATE UNIQUE INDEX ux_graph_files ON graph_files (repo_key, number, path)",
-            "CREATE INDEX ix_graph_files_path ON graph_files (repo_key, path)",
+            "CREATE INDEX ix_graph_files_path ON graph_files \
+             (repo_key, path, is_bot, author_key, number, at, author)",
         ] {
             db.execute_unprepared(sql).await?;
         }

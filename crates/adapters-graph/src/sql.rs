@@ -1,7 +1,8 @@
 //! The knowledge graph in SQL: `graph_pull_requests` (one row per indexed pull request) and
-//! `graph_files` (one per file it changed), made by nectr's migrations. Both questions start from the
-//! asked paths (`ix_graph_files_path`) and join to their pull requests, so they cost what the paths'
-//! history holds, not what the repository holds.
+//! `graph_files` (one per file it changed, with its pull request's author and date), made by nectr's
+//! migrations. Both questions are answered from the asked paths' ranges of `ix_graph_files_path`,
+//! which holds all they read, so they cost what the paths' history holds, not what the repository
+//! holds; related pull requests then read the titles of the few they name.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -70,6 +71,11 @@ struct ExpertRow {
 }
 
 #[derive(Debug, FromQueryResult)]
+struct TopRow {
+    number: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
 struct PathRow {
     path: String,
 }
@@ -126,13 +132,21 @@ impl KnowledgeGraph for SqlGraph {
         paths.dedup();
         for batch in paths.chunks(FILES_PER_INSERT) {
             let rows: Vec<String> = (0..batch.len())
-                .map(|i| format!("($1, $2, ${})", i + 3))
+                .map(|i| format!("($1, $2, $3, $4, $5, $6, ${})", i + 7))
                 .collect();
-            let mut values: Vec<Value> = vec![repo.clone().into(), number(pr.number).into()];
+            let mut values: Vec<Value> = vec![
+                repo.clone().into(),
+                number(pr.number).into(),
+                pr.author.clone().into(),
+                pr.author.to_ascii_lowercase().into(),
+                is_bot(&pr.author).into(),
+                pr.at.into(),
+            ];
             values.extend(batch.iter().map(|p| Value::from((*p).clone())));
             txn.execute_raw(self.statement(
                 &format!(
-                    "INSERT INTO graph_files (repo_key, number, path) VALUES {}",
+                    "INSERT INTO graph_files (repo_key, number, author, author_key, is_bot, at, path) \
+                     VALUES {}",
                     rows.join(", ")
                 ),
                 values,
@@ -154,13 +168,11 @@ impl KnowledgeGraph for SqlGraph {
             return Ok(Vec::new());
         }
         let text = format!(
-            "SELECT MIN(p.author) AS author, COUNT(DISTINCT p.number) AS pull_requests, \
-             MAX(p.at) AS last_at \
-             FROM graph_files f JOIN graph_pull_requests p \
-               ON p.repo_key = f.repo_key AND p.number = f.number \
-             WHERE f.repo_key = $1 AND p.author_key <> $2 AND p.is_bot = $3 AND f.path IN ({}) \
-             GROUP BY p.author_key \
-             ORDER BY pull_requests DESC, last_at DESC, p.author_key LIMIT {}",
+            "SELECT MIN(author) AS author, COUNT(DISTINCT number) AS pull_requests, \
+             MAX(at) AS last_at FROM graph_files \
+             WHERE repo_key = $1 AND author_key <> $2 AND is_bot = $3 AND path IN ({}) \
+             GROUP BY author_key \
+             ORDER BY pull_requests DESC, last_at DESC, author_key LIMIT {}",
             marks(4, paths.len()),
             limit
         );
@@ -197,18 +209,42 @@ impl KnowledgeGraph for SqlGraph {
         if paths.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
+        // The pull requests sharing the most paths (`+number`: grouped after the index range, not
+        // by walking the table in number order).
         let text = format!(
-            "SELECT p.number, p.title, p.author, p.at, f.path \
-             FROM graph_files f JOIN graph_pull_requests p \
-               ON p.repo_key = f.repo_key AND p.number = f.number \
-             WHERE f.repo_key = $1 AND p.number <> $2 AND p.is_bot = $3 AND f.path IN ({})",
-            marks(4, paths.len())
+            "SELECT +number AS number, COUNT(*) AS shared, MAX(at) AS last_at FROM graph_files \
+             WHERE repo_key = $1 AND number <> $2 AND is_bot = $3 AND path IN ({}) \
+             GROUP BY +number ORDER BY shared DESC, last_at DESC, number DESC LIMIT {}",
+            marks(4, paths.len()),
+            limit
         );
         let mut values: Vec<Value> = vec![
             key(repository).into(),
             exclude_number.map_or(-1, number).into(),
             false.into(),
         ];
+        values.extend(paths.iter().map(|p| Value::from(p.clone())));
+        let top: Vec<i64> = TopRow::find_by_statement(self.statement(&text, values))
+            .all(&self.reader)
+            .await
+            .map_err(transient)?
+            .into_iter()
+            .map(|r| r.number)
+            .collect();
+        if top.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Their titles and the asked paths each touched.
+        let text = format!(
+            "SELECT p.number, p.title, p.author, p.at, f.path \
+             FROM graph_files f JOIN graph_pull_requests p \
+               ON p.repo_key = f.repo_key AND p.number = f.number \
+             WHERE f.repo_key = $1 AND f.number IN ({}) AND f.path IN ({})",
+            marks(2, top.len()),
+            marks(2 + top.len(), paths.len())
+        );
+        let mut values: Vec<Value> = vec![key(repository).into()];
+        values.extend(top.iter().map(|n| Value::from(*n)));
         values.extend(paths.iter().map(|p| Value::from(p.clone())));
         let rows = TouchRow::find_by_statement(self.statement(&text, values))
             .all(&self.reader)
