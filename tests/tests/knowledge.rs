@@ -12,12 +12,13 @@ use nectr_tests::{
     Backend, CORPUS_SECRET, StatusCode, TestApp, delivery_id, on_both_backends, sign,
 };
 use serde_json::json;
-use wiremock::matchers::{header, method, path};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
 
 on_both_backends!(
     a_second_pull_request_on_the_same_files_is_reviewed_with_the_first_as_context,
     a_merged_pull_request_is_indexed_from_its_delivery_and_named_by_the_next_review,
+    connecting_a_repository_backfills_its_merged_pull_requests,
 );
 
 const REPO: &str = "acme/backend";
@@ -235,4 +236,71 @@ async fn a_merged_pull_request_is_indexed_from_its_delivery_and_named_by_the_nex
         "{body}"
     );
     assert!(body.contains("Related: #7 "), "{body}");
+}
+
+async fn connecting_a_repository_backfills_its_merged_pull_requests(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[REPO])
+        .await;
+    github.keep_hooks().await;
+    // Its history: #5 merged by carol, #4 closed without merging.
+    let mut merged = FakeGitHub::pull_request_json(REPO, 5, FIRST, "merged");
+    merged["user"]["login"] = json!("carol");
+    let closed = FakeGitHub::pull_request_json(REPO, 4, SECOND, "closed");
+    for (page, pulls) in [("1", json!([merged, closed])), ("2", json!([]))] {
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{REPO}/pulls")))
+            .and(query_param("state", "closed"))
+            .and(query_param("page", page))
+            .respond_with(ResponseTemplate::new(200).set_body_json(pulls))
+            .mount(&github.server)
+            .await;
+    }
+    github.serve_diff(REPO, 5, DIFF).await;
+    let url = github.url();
+    let Some(app) = TestApp::spawn_with(
+        backend,
+        &[
+            ("GITHUB_API_URL", url.as_str()),
+            ("GITHUB_OAUTH_URL", url.as_str()),
+            ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
+            ("GITHUB_CLIENT_SECRET", "test-client-secret"),
+            ("BACKEND_URL", "https://nectr.example"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let alice = sign_in(&app, "code-alice").await;
+    assert_eq!(app.install(&alice, REPO).await.status, StatusCode::CREATED);
+    // The backfill runs after the answer: the graph knows carol within moments.
+    let started = std::time::Instant::now();
+    let experts = loop {
+        let experts = app.experts(&alice, REPO, "path=src/config.rs").await.ok();
+        if !experts.experts.is_empty() {
+            break experts;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "not backfilled"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let found: Vec<(&str, u32)> = experts
+        .experts
+        .iter()
+        .map(|e| (e.login.as_str(), e.pull_requests))
+        .collect();
+    assert_eq!(found, [("carol", 1)], "the merged one only");
+    // Connected with alice's token: GitHub was read with it.
+    let listed = github
+        .requests("GET", &format!("/repos/{REPO}/pulls"))
+        .await;
+    assert!(listed.iter().all(|r| {
+        r.headers
+            .get("authorization")
+            .is_some_and(|v| v.to_str().unwrap_or("").contains("gho_alicetoken"))
+    }));
 }

@@ -10,7 +10,9 @@ use std::time::Duration;
 use adapters_db::Db;
 use adapters_graph::{BoltGraph, SqlGraph};
 use async_trait::async_trait;
-use domain::knowledge::{FileExpert, IndexedPullRequest, KnowledgeGraph, RelatedPullRequest};
+use domain::knowledge::{
+    Backfill, FileExpert, IndexedPullRequest, KnowledgeGraph, RelatedPullRequest,
+};
 use domain::webhook::values::RepoFullName;
 
 use crate::settings::Settings;
@@ -45,6 +47,32 @@ impl TimedGraph {
                 )))
             })
     }
+}
+
+/// Pull requests a newly connected repository's backfill looks at (`app-server graph backfill`
+/// does more on demand).
+pub const BACKFILL_ON_CONNECT: usize = 200;
+
+/// Starts the backfill of a newly connected repository without holding up its answer. It is
+/// best-effort: a process that stops meanwhile, or GitHub's rate limit, leaves it part-done, and
+/// `app-server graph backfill` (or the next connect) goes on where it stopped, since pull requests
+/// already indexed are skipped.
+pub fn backfill_in_background(backfill: Backfill, repo: RepoFullName) {
+    tokio::spawn(async move {
+        match backfill.run(&repo, BACKFILL_ON_CONNECT).await {
+            Ok(report) => tracing::info!(
+                repository = %repo,
+                merged = report.merged,
+                indexed = report.indexed,
+                "knowledge graph backfilled"
+            ),
+            Err(stopped) => tracing::warn!(
+                repository = %repo,
+                reason = %stopped,
+                "knowledge graph backfill stopped; `app-server graph backfill` goes on from there"
+            ),
+        }
+    });
 }
 
 /// The configured graph: the Bolt server of `GRAPH_URL`, else the tables of `db`; bounded by

@@ -32,6 +32,8 @@ pub struct AppState {
     pub store_health: Arc<dyn StoreHealth>,
     /// The knowledge graph the API answers from (the same the reviews use).
     pub graph: Arc<dyn domain::knowledge::KnowledgeGraph>,
+    /// Fills the graph with a newly connected repository's merged pull requests.
+    pub backfill: Backfill,
     /// The webhook endpoint's body limit.
     pub max_body_bytes: usize,
     /// How long a webhook body may take to arrive.
@@ -208,6 +210,7 @@ fn app_state(
         store_health: store,
         graph: crate::graph::knowledge_graph(settings, db)
             .map_err(|e| StartupError::Graph(e.to_string()))?,
+        backfill: backfill(settings, db)?,
         max_body_bytes,
         body_read_timeout: settings.server.body_read_timeout,
         body_budget: crate::limits::BodyBudget::new(settings.server.max_buffered_body_bytes),

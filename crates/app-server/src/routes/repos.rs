@@ -49,6 +49,7 @@ async fn install(
     let repo = repo_of(&path)?;
     let connected = state.accounts.connect(&user, &repo).await?;
     let mut answer = if connected.created {
+        crate::graph::backfill_in_background(state.backfill.clone(), repo.clone());
         HttpResponse::Created()
     } else {
         HttpResponse::Ok()
