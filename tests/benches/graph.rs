@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use domain::knowledge::{IndexedPullRequest, KnowledgeGraph};
 use domain::webhook::values::RepoFullName;
 use nectr_tests::arcadedb::ArcadeDb;
+use nectr_tests::{Backend, fresh_database};
 use sea_orm::ConnectionTrait;
 
 const FILES_PER_PR: usize = 20;
@@ -181,49 +182,20 @@ async fn main() {
         "knowledge graph: {count} PRs x {FILES_PER_PR} files, {PATHS} paths, {AUTHORS} authors; {QUESTIONS} questions of {FILES_PER_PR} paths"
     );
 
-    if runs("sqlite") {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Db::connect(
-            &format!("sqlite://{}", dir.path().join("graph.db").display()),
-            None,
-        )
-        .await
-        .unwrap();
+    for (name, backend) in [("sqlite", Backend::Sqlite), ("postgres", Backend::Postgres)] {
+        if !runs(name) {
+            continue;
+        }
+        let Some((url, _database)) = fresh_database(backend).await else {
+            println!("{name:<10} skipped: not reachable");
+            continue;
+        };
+        let db = Db::connect(&url, None).await.unwrap();
         db.migrate().await.unwrap();
         let graph = SqlGraph::new(db.connection().clone(), db.writer().clone());
-        measure("sqlite", &graph, count, None).await;
-    }
-    if runs("postgres") {
-        let admin_url = std::env::var("NECTR_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-        match Db::connect(&admin_url, None).await {
-            Ok(admin) => {
-                let name = format!("nectr_bench_graph_{}", std::process::id());
-                let create = format!("CREATE DATABASE \"{name}\"");
-                admin
-                    .connection()
-                    .execute_unprepared(&create)
-                    .await
-                    .unwrap();
-                let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-                let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-                let query = if query.is_empty() {
-                    String::new()
-                } else {
-                    format!("?{query}")
-                };
-                let db = Db::connect(&format!("{base}/{name}{query}"), None)
-                    .await
-                    .unwrap();
-                db.migrate().await.unwrap();
-                let graph = SqlGraph::new(db.connection().clone(), db.writer().clone());
-                measure("postgres", &graph, count, Some(db.connection())).await;
-                db.close().await.unwrap();
-                let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                admin.connection().execute_unprepared(&drop).await.unwrap();
-            }
-            Err(_) => println!("postgres   skipped: not reachable at {admin_url}"),
-        }
+        let settle = (backend == Backend::Postgres).then_some(db.connection());
+        measure(name, &graph, count, settle).await;
+        db.close().await.unwrap();
     }
     if runs("bolt") {
         match ArcadeDb::start() {

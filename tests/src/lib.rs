@@ -117,7 +117,7 @@ fn postgres_reachable() -> bool {
 
 /// Keeps a test's database alive and removes it afterwards.
 #[derive(Debug)]
-enum DbGuard {
+pub enum DbGuard {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -143,6 +143,49 @@ impl Drop for DbGuard {
                 });
             })
             .join();
+        }
+    }
+}
+
+/// A fresh, empty database on `backend`: a SQLite file in a temporary directory, or a new
+/// PostgreSQL database on the test server. It is removed when the guard drops. `None` when
+/// PostgreSQL is unreachable (with the notice, or a failure under `NECTR_REQUIRE_POSTGRES=1`).
+pub async fn fresh_database(backend: Backend) -> Option<(String, DbGuard)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temporary directory");
+            let url = format!("sqlite://{}", dir.path().join("nectr.db").display());
+            Some((url, DbGuard::Sqlite(dir)))
+        }
+        Backend::Postgres => {
+            if !postgres_reachable() {
+                return None;
+            }
+            let admin_url = postgres_admin_url();
+            let name = format!("nectr_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Db::connect(&admin_url, None)
+                .await
+                .expect("connect to PostgreSQL as admin");
+            admin
+                .connection()
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.expect("close admin connection");
+            // Same server and options, the new database: `scheme://who@host:port/<name>?options`.
+            let (path, query) = match admin_url.split_once('?') {
+                Some((path, query)) => (path, format!("?{query}")),
+                None => (admin_url.as_str(), String::new()),
+            };
+            let base = path.rsplit_once('/').map_or(path, |(base, _)| base);
+            let url = format!("{base}/{name}{query}");
+            Some((
+                url,
+                DbGuard::Postgres {
+                    admin_url: admin_url.clone(),
+                    name,
+                },
+            ))
         }
     }
 }
@@ -183,43 +226,7 @@ impl TestApp {
 
     /// Starts nectr with these environment variables (on top of a fresh database and port 0).
     pub async fn spawn_with(backend: Backend, vars: &[(&str, &str)]) -> Option<Self> {
-        let (database_url, guard) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("temporary directory");
-                let url = format!("sqlite://{}", dir.path().join("nectr.db").display());
-                (url, DbGuard::Sqlite(dir))
-            }
-            Backend::Postgres => {
-                if !postgres_reachable() {
-                    return None;
-                }
-                let admin_url = postgres_admin_url();
-                let name = format!("nectr_test_{}", uuid::Uuid::new_v4().simple());
-                let admin = Db::connect(&admin_url, None)
-                    .await
-                    .expect("connect to PostgreSQL as admin");
-                admin
-                    .connection()
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                    .await
-                    .expect("create test database");
-                admin.close().await.expect("close admin connection");
-                // Same server and options, the new database: `scheme://who@host:port/<name>?options`.
-                let (path, query) = match admin_url.split_once('?') {
-                    Some((path, query)) => (path, format!("?{query}")),
-                    None => (admin_url.as_str(), String::new()),
-                };
-                let base = path.rsplit_once('/').map_or(path, |(base, _)| base);
-                let url = format!("{base}/{name}{query}");
-                (
-                    url,
-                    DbGuard::Postgres {
-                        admin_url: admin_url.clone(),
-                        name,
-                    },
-                )
-            }
-        };
+        let (database_url, guard) = fresh_database(backend).await?;
         // `NECTR_TEST_DATABASE_VIA=host:port` points the app at a proxy in front of its database.
         let app_database_url = match vars.iter().find(|(k, _)| *k == "NECTR_TEST_DATABASE_VIA") {
             Some((_, via)) => through(&database_url, via),

@@ -14,7 +14,9 @@ use chrono::{DateTime, Duration, Utc};
 use domain::knowledge::{IndexedPullRequest, KnowledgeGraph};
 use domain::webhook::values::RepoFullName;
 use nectr_tests::arcadedb::ArcadeDb;
-use sea_orm::ConnectionTrait;
+use nectr_tests::{Backend, DbGuard, fresh_database, on_both_backends};
+
+on_both_backends!(the_sql_store_answers_the_two_questions);
 
 fn t(day: i64) -> DateTime<Utc> {
     "2026-11-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::days(day)
@@ -130,62 +132,22 @@ async fn answers_the_two_questions(graph: &dyn KnowledgeGraph) {
     );
 }
 
-async fn sqlite() -> (SqlGraph, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(
-        &format!("sqlite://{}", dir.path().join("nectr.db").display()),
-        None,
-    )
-    .await
-    .unwrap();
+/// The SQL store on a fresh, migrated database of `backend`.
+async fn sql_store(backend: Backend) -> Option<(SqlGraph, DbGuard)> {
+    let (url, guard) = fresh_database(backend).await?;
+    let db = Db::connect(&url, None).await.unwrap();
     db.migrate().await.unwrap();
-    (
+    Some((
         SqlGraph::new(db.connection().clone(), db.writer().clone()),
-        dir,
-    )
+        guard,
+    ))
 }
 
-#[tokio::test]
-async fn sqlite_answers_the_two_questions() {
-    let (graph, _dir) = sqlite().await;
-    answers_the_two_questions(&graph).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_answers_the_two_questions() {
-    let admin_url = std::env::var("NECTR_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
-    let Ok(admin) = Db::connect(&admin_url, None).await else {
-        if std::env::var("NECTR_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-            panic!("NECTR_REQUIRE_POSTGRES=1 but PostgreSQL is not reachable");
-        }
-        eprintln!(
-            "NOTICE: PostgreSQL is not reachable: the PostgreSQL graph test was SKIPPED (it passed without running)"
-        );
+async fn the_sql_store_answers_the_two_questions(backend: Backend) {
+    let Some((graph, _database)) = sql_store(backend).await else {
         return;
     };
-    let name = format!("nectr_graph_{}", std::process::id());
-    let create = format!("CREATE DATABASE \"{name}\"");
-    admin
-        .connection()
-        .execute_unprepared(&create)
-        .await
-        .unwrap();
-    let (base, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
-    let base = base.rsplit_once('/').map_or(base, |(b, _)| b);
-    let query = if query.is_empty() {
-        String::new()
-    } else {
-        format!("?{query}")
-    };
-    let db = Db::connect(&format!("{base}/{name}{query}"), None)
-        .await
-        .unwrap();
-    db.migrate().await.unwrap();
-    answers_the_two_questions(&SqlGraph::new(db.connection().clone(), db.writer().clone())).await;
-    db.close().await.unwrap();
-    let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-    admin.connection().execute_unprepared(&drop).await.unwrap();
+    answers_the_two_questions(&graph).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
