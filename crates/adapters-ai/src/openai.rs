@@ -127,7 +127,8 @@ impl OpenAiReviewer {
         })
     }
 
-    /// One exchange with retries. `Ok(None)`: the server refused the schema response format.
+    /// One exchange with retries. `Ok(None)`: the server refused the response format asked for
+    /// (the next one down [`Format::LADDER`] is then tried).
     async fn ask(&self, user: &str, format: Format) -> Result<Option<Value>, ReviewError> {
         let url = format!(
             "{}/chat/completions",
