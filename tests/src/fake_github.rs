@@ -60,6 +60,18 @@ impl FakeGitHub {
         .expect("GitHub client")
     }
 
+    /// The settings an app needs to call this fake's API and sign users in through its OAuth pages.
+    pub fn app_settings(&self) -> Vec<(&'static str, String)> {
+        let url = self.url();
+        vec![
+            ("GITHUB_API_URL", url.clone()),
+            ("GITHUB_OAUTH_URL", url),
+            ("GITHUB_CLIENT_ID", "Iv1.testclientid".to_owned()),
+            ("GITHUB_CLIENT_SECRET", "test-client-secret".to_owned()),
+            ("BACKEND_URL", "https://nectr.example".to_owned()),
+        ]
+    }
+
     /// A pull request object shaped exactly like GitHub's (the corpus's `opened.json`), with this
     /// repository, number, head SHA and state.
     pub fn pull_request_json(repo: &str, number: u64, head_sha: &str, state: &str) -> Value {

@@ -36,14 +36,8 @@ const WEB: &str = "acme/web";
 const TOOLS: &str = "bob/tools";
 
 async fn start(backend: Backend, github: &FakeGitHub, extra: &[(&str, &str)]) -> Option<TestApp> {
-    let url = github.url();
-    let mut vars = vec![
-        ("GITHUB_API_URL", url.as_str()),
-        ("GITHUB_OAUTH_URL", url.as_str()),
-        ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
-        ("GITHUB_CLIENT_SECRET", "test-client-secret"),
-        ("BACKEND_URL", "https://nectr.example"),
-    ];
+    let settings = github.app_settings();
+    let mut vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     vars.extend_from_slice(extra);
     TestApp::spawn_with(backend, &vars).await
 }

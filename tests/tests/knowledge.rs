@@ -71,16 +71,9 @@ async fn scenario(backend: Backend, graph: &[(&'static str, String)]) {
         .serve_sign_in("code-eve", "gho_evetoken", "eve", 303, &["eve/own"])
         .await;
     github.keep_hooks().await;
-    let url = github.url();
-    let mut vars = vec![
-        ("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET),
-        ("GITHUB_API_URL", url.as_str()),
-        ("GITHUB_OAUTH_URL", url.as_str()),
-        ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
-        ("GITHUB_CLIENT_SECRET", "test-client-secret"),
-        ("BACKEND_URL", "https://nectr.example"),
-    ];
-    vars.extend(graph.iter().map(|(k, v)| (*k, v.as_str())));
+    let settings = github.app_settings();
+    let mut vars = vec![("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET)];
+    vars.extend(settings.iter().chain(graph).map(|(k, v)| (*k, v.as_str())));
     let Some(app) = TestApp::spawn_with(backend, &vars).await else {
         return;
     };
@@ -258,19 +251,9 @@ async fn connecting_a_repository_backfills_its_merged_pull_requests(backend: Bac
             .await;
     }
     github.serve_diff(REPO, 5, DIFF).await;
-    let url = github.url();
-    let Some(app) = TestApp::spawn_with(
-        backend,
-        &[
-            ("GITHUB_API_URL", url.as_str()),
-            ("GITHUB_OAUTH_URL", url.as_str()),
-            ("GITHUB_CLIENT_ID", "Iv1.testclientid"),
-            ("GITHUB_CLIENT_SECRET", "test-client-secret"),
-            ("BACKEND_URL", "https://nectr.example"),
-        ],
-    )
-    .await
-    else {
+    let settings = github.app_settings();
+    let vars: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let Some(app) = TestApp::spawn_with(backend, &vars).await else {
         return;
     };
     let alice = sign_in(&app, "code-alice").await;

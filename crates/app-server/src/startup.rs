@@ -192,7 +192,7 @@ fn app_state(
             installations: store.clone(),
             management: store.clone(),
             hooks: github.clone(),
-            oauth: github,
+            oauth: github.clone(),
             signal: work,
         },
         AccountPolicy {
@@ -203,14 +203,16 @@ fn app_state(
             state_ttl: std::time::Duration::from_secs(600),
         },
     );
+    // One graph (one Bolt pool, when it is a server) for the API and the backfill.
+    let graph = crate::graph::knowledge_graph(settings, db)
+        .map_err(|e| StartupError::Graph(e.to_string()))?;
     Ok(AppState {
         ingest,
         accounts,
         management: store.clone(),
-        store_health: store,
-        graph: crate::graph::knowledge_graph(settings, db)
-            .map_err(|e| StartupError::Graph(e.to_string()))?,
-        backfill: backfill(settings, db)?,
+        store_health: store.clone(),
+        backfill: Backfill::new(github, store, graph.clone()),
+        graph,
         max_body_bytes,
         body_read_timeout: settings.server.body_read_timeout,
         body_budget: crate::limits::BodyBudget::new(settings.server.max_buffered_body_bytes),

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::codehost::CodeHostError;
-use crate::knowledge::{IndexedPullRequest, KnowledgeGraph};
+use crate::knowledge::KnowledgeGraph;
+use crate::knowledge::index::merged;
 use crate::review::RepositoryTokens;
 use crate::review::codehost::{CodeHost, PullRequestState};
 use crate::webhook::values::RepoFullName;
@@ -127,16 +128,7 @@ impl Backfill {
                     .pull_request_files(token.clone(), repo, pr.number)
                     .await
                     .map_err(|e| from_host(e, report))?;
-                let indexed = IndexedPullRequest {
-                    repository: repo.clone(),
-                    number: pr.number,
-                    title: pr.title,
-                    author: pr.author,
-                    at: pr.updated_at.unwrap_or_else(Utc::now),
-                    merged: true,
-                    verdict: None,
-                    paths: files.into_iter().map(|f| f.filename).collect(),
-                };
+                let indexed = merged(repo, pr, files);
                 self.graph
                     .index(&indexed)
                     .await

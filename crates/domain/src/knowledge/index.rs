@@ -9,7 +9,8 @@ use serde_json::json;
 use crate::knowledge::{IndexedPullRequest, KnowledgeGraph};
 use crate::queue::{Job, JobHandler, JobResult, job_result_of};
 use crate::review::RepositoryTokens;
-use crate::review::codehost::{CodeHost, PullRequestState};
+use crate::review::codehost::{ChangedFile, CodeHost, PullRequest, PullRequestState};
+use crate::webhook::values::RepoFullName;
 
 /// Indexes a merged pull request, read from the code host with the repository's token.
 #[derive(Clone)]
@@ -36,6 +37,24 @@ impl IndexMergedPullRequest {
             tokens,
             graph,
         }
+    }
+}
+
+/// What the graph keeps of a merged pull request read from the code host, with its changed files.
+pub(crate) fn merged(
+    repo: &RepoFullName,
+    pr: PullRequest,
+    files: Vec<ChangedFile>,
+) -> IndexedPullRequest {
+    IndexedPullRequest {
+        repository: repo.clone(),
+        number: pr.number,
+        title: pr.title,
+        author: pr.author,
+        at: pr.updated_at.unwrap_or_else(chrono::Utc::now),
+        merged: true,
+        verdict: None,
+        paths: files.into_iter().map(|f| f.filename).collect(),
     }
 }
 
@@ -70,16 +89,7 @@ impl JobHandler for IndexMergedPullRequest {
             Ok(files) => files,
             Err(e) => return job_result_of(e),
         };
-        let indexed = IndexedPullRequest {
-            repository: repo.clone(),
-            number,
-            title: pr.title,
-            author: pr.author,
-            at: pr.updated_at.unwrap_or_else(chrono::Utc::now),
-            merged: true,
-            verdict: None,
-            paths: files.into_iter().map(|f| f.filename).collect(),
-        };
+        let indexed = merged(repo, pr, files);
         match self.graph.index(&indexed).await {
             Ok(()) => JobResult::Completed {
                 result: json!({"indexed": number, "paths": indexed.paths.len()}),
