@@ -9,6 +9,7 @@ mod m20261122_000003_accounts;
 mod m20261206_000004_retention;
 mod m20261206_000005_graph;
 mod m20261206_000006_job_kinds;
+mod m20261206_000007_memory;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000004_retention::Migration),
             Box::new(m20261206_000005_graph::Migration),
             Box::new(m20261206_000006_job_kinds::Migration),
+            Box::new(m20261206_000007_memory::Migration),
         ]
     }
 }

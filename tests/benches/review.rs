@@ -25,7 +25,6 @@ use domain::review::service::ReviewPullRequest;
 use domain::review::{
     Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Reviewer, Severity,
 };
-use domain::webhook::event::ReviewKey;
 use domain::webhook::values::{HeadSha, RepoFullName};
 use nectr_tests::fake_github::FakeGitHub;
 use serde_json::{Value, json};
@@ -103,11 +102,9 @@ fn job() -> Job {
         event_id: 1,
         attempts: 1,
         kind: domain::queue::JobKind::Review,
-        key: ReviewKey {
-            repository: RepoFullName::parse(REPO).unwrap(),
-            pr_number: 7,
-            head_sha: HeadSha::parse(SHA).unwrap(),
-        },
+        repository: RepoFullName::parse(REPO).unwrap(),
+        pr_number: 7,
+        head_sha: Some(HeadSha::parse(SHA).unwrap()),
         lease_expires_at: Utc::now(),
     }
 }

@@ -11,6 +11,7 @@ use app_server::api::knowledge::{ExpertsBody, RelatedPullsBody};
 use app_server::api::manage::{
     DeliveryBody, DeliveryDetailBody, EventBody, EventDetailBody, PageBody, RetriedBody, ReviewBody,
 };
+use app_server::api::memory::{MemoriesBody, MemoryBody};
 use reqwest::{Method, StatusCode};
 
 use serde::de::DeserializeOwned;
@@ -47,6 +48,17 @@ impl<T: DeserializeOwned> Reply<T> {
 impl TestApp {
     /// Calls `method path` as the browser of `session` (none: signed out).
     pub async fn call<T>(&self, method: Method, path: &str, session: Option<&Session>) -> Reply<T> {
+        self.call_with(method, path, session, None).await
+    }
+
+    /// The same with a JSON body.
+    pub async fn call_with<T>(
+        &self,
+        method: Method,
+        path: &str,
+        session: Option<&Session>,
+        body: Option<&Value>,
+    ) -> Reply<T> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -59,6 +71,9 @@ impl TestApp {
         }
         if let Some(session) = session {
             request = request.header("cookie", &session.0);
+        }
+        if let Some(body) = body {
+            request = request.body(body.to_string());
         }
         let response = request.send().await.expect("request");
         let status = response.status();
@@ -101,6 +116,43 @@ impl TestApp {
     pub async fn rotate_secret(&self, session: &Session, repo: &str) -> Reply<RotatedBody> {
         let path = format!("/api/v1/repos/{repo}/rotate-secret");
         self.call(Method::POST, &path, Some(session)).await
+    }
+
+    /// `GET /api/v1/repos/{repo}/memories{query}`
+    pub async fn memories(
+        &self,
+        session: &Session,
+        repo: &str,
+        query: &str,
+    ) -> Reply<MemoriesBody> {
+        let path = format!("/api/v1/repos/{repo}/memories{query}");
+        self.call(Method::GET, &path, Some(session)).await
+    }
+
+    /// `POST /api/v1/repos/{repo}/memories`
+    pub async fn remember(&self, session: &Session, repo: &str, body: &Value) -> Reply<MemoryBody> {
+        let path = format!("/api/v1/repos/{repo}/memories");
+        self.call_with(Method::POST, &path, Some(session), Some(body))
+            .await
+    }
+
+    /// `PATCH /api/v1/repos/{repo}/memories/{id}`
+    pub async fn change_memory(
+        &self,
+        session: &Session,
+        repo: &str,
+        id: i64,
+        body: &Value,
+    ) -> Reply<MemoryBody> {
+        let path = format!("/api/v1/repos/{repo}/memories/{id}");
+        self.call_with(Method::PATCH, &path, Some(session), Some(body))
+            .await
+    }
+
+    /// `DELETE /api/v1/repos/{repo}/memories/{id}`
+    pub async fn forget_memory(&self, session: &Session, repo: &str, id: i64) -> Reply<Value> {
+        let path = format!("/api/v1/repos/{repo}/memories/{id}");
+        self.call(Method::DELETE, &path, Some(session)).await
     }
 
     /// `GET /api/v1/events{query}`

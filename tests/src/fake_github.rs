@@ -280,11 +280,12 @@ impl FakeGitHub {
     }
 
     /// Keeps webhooks on every repository as GitHub does: `POST /repos/{o}/{r}/hooks` creates one
-    /// (ids from 5000), `PATCH …/hooks/{id}/config` changes its secret, `DELETE …/hooks/{id}` removes
-    /// it (404 when it is not there).
+    /// (ids from 5000), `PATCH …/hooks/{id}/config` changes its secret, `PATCH …/hooks/{id}` with
+    /// `add_events` subscribes it to more events, `DELETE …/hooks/{id}` removes it (404 when it is
+    /// not there).
     pub async fn keep_hooks(&self) {
         let hooks: Arc<Mutex<Vec<(u64, Value)>>> = Arc::default();
-        let (created, deleted) = (hooks.clone(), hooks);
+        let (created, deleted, patched) = (hooks.clone(), hooks.clone(), hooks);
         let next = Arc::new(Mutex::new(5000u64));
         Mock::given(method("POST"))
             .and(path_regex(r"^/repos/[^/]+/[^/]+/hooks$"))
@@ -306,6 +307,37 @@ impl FakeGitHub {
             .respond_with(ResponseTemplate::new(200).set_body_json(
                 json!({"content_type": "json", "insecure_ssl": "0", "url": "https://nectr.example/api/v1/webhooks/github"}),
             ))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path_regex(r"^/repos/[^/]+/[^/]+/hooks/[0-9]+$"))
+            .respond_with(move |req: &Request| {
+                let id: u64 = req
+                    .url
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or(0);
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let mut hooks = patched.lock().unwrap();
+                match hooks.iter_mut().find(|(h, _)| *h == id) {
+                    Some((_, hook)) => {
+                        let mut events: Vec<Value> =
+                            hook["events"].as_array().cloned().unwrap_or_default();
+                        for added in body["add_events"].as_array().into_iter().flatten() {
+                            if !events.contains(added) {
+                                events.push(added.clone());
+                            }
+                        }
+                        hook["events"] = Value::Array(events);
+                        ResponseTemplate::new(200).set_body_json(hook.clone())
+                    }
+                    None => {
+                        ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))
+                    }
+                }
+            })
             .mount(&self.server)
             .await;
         Mock::given(method("DELETE"))
@@ -457,6 +489,60 @@ impl FakeGitHub {
     /// Accepts `POST /repos/{repo}/pulls/{number}/reviews` (and lists them), as GitHub would.
     pub async fn accept_reviews(&self, repo: &str, number: u64) {
         self.keep_reviews(repo, number, Vec::new()).await;
+    }
+
+    /// Accepts `POST /repos/{repo}/issues/{number}/comments` as GitHub does (`201` with the new
+    /// comment's id, from 9000).
+    pub async fn accept_comments(&self, repo: &str, number: u64) {
+        let next = Arc::new(Mutex::new(9000u64));
+        Mock::given(method("POST"))
+            .and(path(format!("/repos/{repo}/issues/{number}/comments")))
+            .respond_with(move |req: &Request| {
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let mut id = next.lock().unwrap();
+                *id += 1;
+                ResponseTemplate::new(201).set_body_json(json!({
+                    "id": *id, "body": body["body"], "user": {"login": "nectr-bot", "type": "User"},
+                    "author_association": "MEMBER",
+                }))
+            })
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The bodies of the comments posted in a pull request's conversation, in order.
+    pub async fn posted_comments(&self, repo: &str, number: u64) -> Vec<String> {
+        self.requests("POST", &format!("/repos/{repo}/issues/{number}/comments"))
+            .await
+            .iter()
+            .filter_map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).ok()?;
+                body["body"].as_str().map(str::to_owned)
+            })
+            .collect()
+    }
+
+    /// The secret of the webhook nectr created (or last rotated) on `repo`, from what it sent.
+    pub async fn hook_secret(&self, repo: &str) -> String {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .rev()
+            .filter(|r| {
+                let p = r.url.path();
+                p.starts_with(&format!("/repos/{repo}/hooks"))
+                    && ((r.method.as_str() == "POST" && p.ends_with("/hooks"))
+                        || (r.method.as_str() == "PATCH" && p.ends_with("/config")))
+            })
+            .filter_map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).ok()?;
+                body["config"]["secret"]
+                    .as_str()
+                    .or(body["secret"].as_str())
+                    .map(str::to_owned)
+            })
+            .next()
+            .expect("a webhook secret was sent")
     }
 
     /// Every request received with this method and path, in order.

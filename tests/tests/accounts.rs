@@ -295,7 +295,10 @@ async fn two_users_connect_rotate_and_disconnect_each_their_own(backend: Backend
         created[0]["config"]["url"],
         "https://nectr.example/api/v1/webhooks/github"
     );
-    assert_eq!(created[0]["events"], json!(["pull_request", "issues"]));
+    assert_eq!(
+        created[0]["events"],
+        json!(["pull_request", "issues", "issue_comment"])
+    );
     let web_secret = hook_secrets(&github).await[0].clone();
     let row = installations::Entity::find()
         .all(app.db.connection())

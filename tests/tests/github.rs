@@ -405,7 +405,7 @@ async fn the_webhook_is_installed_uninstalled_and_its_secret_rotated() {
     assert_eq!(
         sent,
         &json!({
-            "name": "web", "active": true, "events": ["pull_request", "issues"],
+            "name": "web", "active": true, "events": ["pull_request", "issues", "issue_comment"],
             "config": {"url": url, "content_type": "json", "insecure_ssl": "0", "secret": secret}
         })
     );
@@ -435,6 +435,24 @@ async fn the_webhook_is_installed_uninstalled_and_its_secret_rotated() {
         rotated.expose()
     );
     assert_ne!(rotated.expose(), created.secret.expose());
+
+    // An older webhook is subscribed to the events added since, keeping its others.
+    Mock::given(method("PATCH"))
+        .and(path("/repos/Codertocat/Hello-World/hooks/12345678"))
+        .and(body_json(
+            json!({"add_events": ["pull_request", "issues", "issue_comment"]}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "type": "Repository", "id": 12345678, "name": "web", "active": true,
+            "events": ["pull_request", "issues", "issue_comment"], "config": {"content_type": "json", "insecure_ssl": "0", "url": url}
+        })))
+        .expect(1)
+        .mount(&gh.server)
+        .await;
+    client
+        .subscribe_events(Some(user_token()), &repo(), 12_345_678)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]

@@ -1,10 +1,12 @@
 //! The built-in reviewer: real, deterministic checks on the lines a pull request adds. Leaked secrets,
 //! merge-conflict markers, debug leftovers, `unwrap()`/`expect(` in non-test Rust, new TODO/FIXME notes
-//! and very large new files. No network, no model.
+//! and very large new files; and the repository's own `forbid` rules from its project memory. No
+//! network, no model.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use domain::memory::ForbidRule;
 use domain::review::diff::{FileDiff, FileStatus, LineKind};
 use domain::review::{
     Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Reviewer, Severity,
@@ -98,12 +100,19 @@ struct Check<'a> {
 }
 
 impl BuiltinReviewer {
-    /// The first rule a line breaks, most severe first: leaked secrets, conflict markers, debug
-    /// leftovers, `unwrap` in non-test Rust, new TODOs.
-    fn check_line(&self, c: &Check<'_>, in_test: bool, findings: &mut Vec<Finding>) {
+    /// The first rule a line breaks, most severe first: leaked secrets, conflict markers, the
+    /// project's own `forbid` rules, debug leftovers, `unwrap` in non-test Rust, new TODOs.
+    fn check_line(
+        &self,
+        c: &Check<'_>,
+        in_test: bool,
+        rules: &[ForbidRule],
+        findings: &mut Vec<Finding>,
+    ) {
         let test_code = in_test || is_test_path(c.path);
         let hit = secret_hit(c.text)
             .or_else(|| conflict_hit(c.text))
+            .or_else(|| project_rule_hit(c, rules))
             .or_else(|| hygiene_hit(c, test_code))
             .or_else(|| todo_hit(c.text));
         if let Some(hit) = hit {
@@ -120,8 +129,13 @@ impl BuiltinReviewer {
         }
     }
 
-    fn check_file(&self, file: &FileDiff, findings: &mut Vec<Finding>) {
+    fn check_file(&self, file: &FileDiff, rules: &[ForbidRule], findings: &mut Vec<Finding>) {
         let path = file.path();
+        let rules: Vec<ForbidRule> = rules
+            .iter()
+            .filter(|r| r.applies_to(path))
+            .cloned()
+            .collect();
         let mut in_test = false;
         for hunk in &file.hunks {
             for line in &hunk.lines {
@@ -142,6 +156,7 @@ impl BuiltinReviewer {
                             text: &line.text,
                         },
                         in_test,
+                        &rules,
                         findings,
                     );
                 }
@@ -222,6 +237,24 @@ fn secret_hit(text: &str) -> Option<Hit> {
     })
 }
 
+/// The first of the project's `forbid` rules (from its memory) the line breaks.
+fn project_rule_hit(c: &Check<'_>, rules: &[ForbidRule]) -> Option<Hit> {
+    let rule = rules.iter().find(|r| r.breaks(c.path, c.text))?;
+    Some(hit(
+        Severity::Warning,
+        Category::Maintainability,
+        &format!(
+            "Project rule: `{}` is not used in `{}`",
+            rule.pattern, rule.glob
+        ),
+        format!(
+            "{} (the project's memory, rule #{}).",
+            rule.why.trim_end_matches('.'),
+            rule.memory_id
+        ),
+    ))
+}
+
 fn conflict_hit(text: &str) -> Option<Hit> {
     CONFLICT.is_match(text).then(|| {
         hit(
@@ -287,7 +320,7 @@ impl Reviewer for BuiltinReviewer {
         let mut findings = Vec::new();
         // The plan classified the files already: every one is for a reviewer to read.
         for file in &request.files {
-            self.check_file(file, &mut findings);
+            self.check_file(file, &request.rules, &mut findings);
         }
         // As one of the parallel agents, it reports its focus only.
         if let Some(focus) = request.focus {

@@ -233,3 +233,41 @@ async fn lock_vendored_and_generated_files_are_left_out_and_named() {
         ]
     );
 }
+
+#[tokio::test]
+async fn the_project_s_forbid_rules_flag_added_lines_in_matching_files_only() {
+    let rule =
+        domain::memory::ForbidRule::parse(12, r#"forbid "println!" in "src/**/*.rs": use tracing"#)
+            .unwrap();
+    let diff = [
+        added(
+            "src/pay/mod.rs",
+            &["fn f() {", r#"    println!("paid");"#, "}"],
+        ),
+        added("examples/demo.rs", &[r#"println!("demo");"#]),
+    ]
+    .concat();
+    let mut request = ReviewRequest::new("t", parse(&diff));
+    request.rules = vec![rule];
+    let draft = BuiltinReviewer.review(&request).await.unwrap();
+    let found: Vec<(&str, u32, &str, &str)> = draft
+        .findings
+        .iter()
+        .map(|f| (f.path.as_str(), f.line, f.title.as_str(), f.body.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "src/pay/mod.rs",
+            2,
+            "Project rule: `println!` is not used in `src/**/*.rs`",
+            "use tracing (the project's memory, rule #12)."
+        )]
+    );
+    // Without the rule, nothing is said of it.
+    let plain = BuiltinReviewer
+        .review(&ReviewRequest::new("t", parse(&diff)))
+        .await
+        .unwrap();
+    assert!(plain.findings.is_empty(), "{:?}", plain.findings);
+}

@@ -92,7 +92,7 @@ async fn a_review_is_asked_for_with_a_forced_tool_call_and_parsed() {
     );
     assert_eq!(
         sent["tools"][0]["input_schema"]["required"],
-        json!(["summary", "findings"])
+        json!(["summary", "findings", "memories"])
     );
     let prompt = sent["messages"][0]["content"].as_str().unwrap();
     assert!(

@@ -29,6 +29,7 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, record: DeliveryRecord) ->
         body_size: Set(i64::try_from(record.body_size).unwrap_or(i64::MAX)),
         body_sha256: Set(record.body_sha256),
         received_at: Set(record.received_at),
+        provider: Set(record.provider.as_str().to_owned()),
         ..Default::default()
     };
     let inserted = deliveries::Entity::insert(row)

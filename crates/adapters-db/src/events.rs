@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::queue::{EventStatus, JobKind, transition};
 use domain::webhook::delivery::DeliveryRecord;
 use domain::webhook::event::ReviewKey;
-use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded};
+use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded, StoredPayloads};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -37,16 +37,38 @@ impl Db {
 
     async fn record_in(&self, txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
         let now = event.received_at;
-        let (status, reason, key, job) = match &event.disposition {
-            Disposition::Queue { key, kind, .. } => (EventStatus::Pending, None, Some(key), *kind),
+        let pr = event.event.pull_request.as_ref();
+        let (status, reason, key, job, number) = match &event.disposition {
+            Disposition::Queue { key, kind, .. } => (
+                EventStatus::Pending,
+                None,
+                Some(key),
+                *kind,
+                Some(key.pr_number),
+            ),
+            Disposition::Command { pr_number, .. } => (
+                EventStatus::Pending,
+                None,
+                None,
+                JobKind::Command,
+                Some(*pr_number),
+            ),
+            Disposition::Done { detail } => (
+                EventStatus::Completed,
+                Some(detail.clone()),
+                None,
+                JobKind::Review,
+                None,
+            ),
             Disposition::Ignore { reason } => (
                 EventStatus::Ignored,
                 Some(reason.clone()),
                 None,
                 JobKind::Review,
+                pr.map(|p| p.number),
             ),
         };
-        let pr = event.event.pull_request.as_ref();
+        let queued = status == EventStatus::Pending;
         let row = events::ActiveModel {
             delivery_id: Set(event.delivery_id.as_str().to_owned()),
             event_name: Set(event.event.name.clone()),
@@ -57,7 +79,7 @@ impl Db {
                 .repository
                 .as_ref()
                 .map(|r| r.as_str().to_owned())),
-            pr_number: Set(pr.map(|p| pr_number(p.number))),
+            pr_number: Set(number.map(pr_number)),
             head_sha: Set(pr.map(|p| p.head_sha.as_str().to_owned())),
             pr_updated_at: Set(pr.and_then(|p| p.updated_at)),
             sender: Set(event.event.sender.clone()),
@@ -65,14 +87,15 @@ impl Db {
             reason: Set(reason),
             payload: Set(event.payload.clone()),
             attempts: Set(0),
-            run_at: Set(key.map(|_| now)),
+            run_at: Set(queued.then_some(now)),
             lease_expires_at: Set(None),
             lease_owner: Set(None),
             last_error: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
-            processed_at: Set(key.is_none().then_some(now)),
+            processed_at: Set((!queued).then_some(now)),
             job: Set(job.as_str().to_owned()),
+            provider: Set(event.provider.as_str().to_owned()),
             ..Default::default()
         };
 
@@ -98,17 +121,22 @@ impl Db {
                 Conflict::Settled(recorded) => return Ok(recorded),
             }
         };
-        let Some(key) = key else {
+        if status == EventStatus::Completed {
+            return Ok(Recorded::Done { event_id });
+        }
+        if !queued {
             return Ok(Recorded::Ignored { event_id });
-        };
+        }
 
         // Delivered at commit, to every process listening (their idle workers wake at once).
         crate::notify::announce(txn).await?;
-        // Only a review makes older reviews moot; indexing a merged pull request supersedes nothing.
-        let superseded = if job == JobKind::Review {
-            supersede_older_heads(txn, event_id, key, event).await?
-        } else {
-            0
+        // Only a review makes older reviews moot; indexing a merged pull request or answering a
+        // comment supersedes nothing.
+        let superseded = match key {
+            Some(key) if job == JobKind::Review => {
+                supersede_older_heads(txn, event_id, key, event).await?
+            }
+            _ => 0,
         };
         Ok(Recorded::Queued {
             event_id,
@@ -241,5 +269,20 @@ impl EventStore for Db {
         deliveries::insert(&txn, delivery).await?;
         txn.commit().await.map_err(DbError::Query)?;
         Ok(recorded)
+    }
+}
+
+#[async_trait]
+impl StoredPayloads for Db {
+    async fn payload(&self, event_id: i64) -> domain::Result<Option<String>> {
+        let payload = events::Entity::find_by_id(event_id)
+            .select_only()
+            .column(Column::Payload)
+            .into_tuple::<String>()
+            .one(&self.reader)
+            .await
+            .map_err(DbError::Query)?;
+        // A purged body is kept as the empty string.
+        Ok(payload.filter(|p| !p.is_empty()))
     }
 }

@@ -15,9 +15,11 @@ mod error;
 mod events;
 mod installations;
 mod manage;
+mod memory;
 mod notify;
 mod queue;
 mod retention;
+mod tickets;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use domain::queue::{
     EventStatus, Finish, Job, JobKind, RetryPolicy, ReviewQueue, Transition, transition,
 };
-use domain::webhook::event::ReviewKey;
 use domain::webhook::values::{HeadSha, RepoFullName};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Statement, Value,
@@ -30,12 +29,22 @@ struct Claimed {
 }
 
 impl Claimed {
-    /// The review the row names; `None` for a row that names no valid pull request.
-    fn key(&self) -> Option<ReviewKey> {
-        Some(ReviewKey {
+    /// The job the row names; `None` for a row that names no valid pull request, or no head
+    /// commit for a kind of job that needs one, or a kind this version does not know.
+    fn job(&self, lease_expires_at: DateTime<Utc>) -> Option<Job> {
+        let kind = JobKind::parse(&self.job)?;
+        let head_sha = match (kind, self.head_sha.as_deref()) {
+            (JobKind::Command, _) => None,
+            (_, sha) => Some(HeadSha::parse(sha?).ok()?),
+        };
+        Some(Job {
+            event_id: self.id,
+            attempts: u32::try_from(self.attempts).unwrap_or(0),
+            kind,
             repository: RepoFullName::parse(self.repository.as_deref()?).ok()?,
             pr_number: u64::try_from(self.pr_number?).ok()?,
-            head_sha: HeadSha::parse(self.head_sha.as_deref()?).ok()?,
+            head_sha,
+            lease_expires_at,
         })
     }
 }
@@ -146,17 +155,9 @@ impl ReviewQueue for Db {
             .map_err(DbError::Query)?;
         let mut jobs = Vec::with_capacity(rows.len());
         for row in rows {
-            let attempts = u32::try_from(row.attempts).unwrap_or(0);
-            let lease_expires_at = row.lease_expires_at.unwrap_or(now);
-            match (row.key(), JobKind::parse(&row.job)) {
-                (Some(key), Some(kind)) => jobs.push(Job {
-                    event_id: row.id,
-                    attempts,
-                    kind,
-                    key,
-                    lease_expires_at,
-                }),
-                _ => {
+            match row.job(row.lease_expires_at.unwrap_or(now)) {
+                Some(job) => jobs.push(job),
+                None => {
                     // Ingest never queues such a row; one written by hand (or by a newer version
                     // with a kind of job this one does not know) fails instead of looping.
                     tracing::error!(

@@ -19,7 +19,7 @@ use domain::codehost::AccessToken;
 use domain::health::StoreHealth;
 use domain::queue::{EventStatus, Finish, JobKind, RetryPolicy, ReviewQueue};
 use domain::review::RepositoryTokens;
-use domain::webhook::delivery::{DeliveryOutcome, DeliveryRecord};
+use domain::webhook::delivery::{DeliveryOutcome, DeliveryRecord, Provider};
 use domain::webhook::event::{DeliveredPullRequest, ReviewKey, WebhookEvent};
 use domain::webhook::ports::{
     DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded,
@@ -167,6 +167,7 @@ fn key(sha: &str) -> ReviewKey {
 
 fn record(delivery: &str) -> DeliveryRecord {
     DeliveryRecord {
+        provider: Provider::GitHub,
         delivery_id: Some(delivery.to_owned()),
         event: Some("pull_request".into()),
         action: Some("opened".into()),
@@ -186,6 +187,7 @@ fn record(delivery: &str) -> DeliveryRecord {
 fn pr_event(delivery: &str, sha: &str, now: DateTime<Utc>) -> NewEvent {
     let key = key(sha);
     NewEvent {
+        provider: Provider::GitHub,
         delivery_id: DeliveryId::parse(delivery).unwrap(),
         event: WebhookEvent {
             name: "pull_request".into(),
@@ -194,6 +196,7 @@ fn pr_event(delivery: &str, sha: &str, now: DateTime<Utc>) -> NewEvent {
             repository: Some(key.repository.clone()),
             sender: Some("octocat".into()),
             sender_is_bot: false,
+            comment: None,
             pull_request: Some(DeliveredPullRequest {
                 number: key.pr_number,
                 head_sha: key.head_sha.clone(),
@@ -308,7 +311,11 @@ async fn claimed_work_is_leased_once_extended_and_finished_with_its_run(db: &Db)
         .unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!((jobs[0].event_id, jobs[0].attempts), (id, 1));
-    assert_eq!(jobs[0].key, key(SHA), "the job carries its typed key");
+    assert_eq!(
+        jobs[0].review_key(),
+        Some(key(SHA)),
+        "the job carries its typed key"
+    );
     assert!(
         db.claim("w2", now, Duration::from_secs(60), 10)
             .await

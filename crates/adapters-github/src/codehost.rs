@@ -324,6 +324,32 @@ impl CodeHost for GitHub {
             .await?;
         Ok(reply.json::<wire::WireIssue>("get issue")?.into())
     }
+
+    async fn comment(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        body: &str,
+    ) -> CodeHostResult<u64> {
+        #[derive(serde::Deserialize)]
+        struct Created {
+            id: u64,
+        }
+        let path = format!("{}/issues/{number}/comments", repo_path(repo));
+        let payload = json!({ "body": body });
+        let reply = self
+            .call(
+                "comment",
+                token.as_ref(),
+                Method::POST,
+                &path,
+                Some(&payload),
+                JSON,
+            )
+            .await?;
+        Ok(reply.json::<Created>("comment")?.id)
+    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! from the system's CSPRNG.
 
 use async_trait::async_trait;
-use domain::accounts::github::{CreatedHook, Repository, WebhookManager};
+use domain::accounts::github::{CreatedHook, HOOK_EVENTS, Repository, WebhookManager};
 use domain::codehost::{AccessToken, CodeHostError, CodeHostResult};
 use domain::webhook::values::{RepoFullName, WebhookSecret};
 use http::Method;
@@ -46,7 +46,7 @@ impl WebhookManager for GitHub {
         let body = json!({
             "name": "web",
             "active": true,
-            "events": ["pull_request", "issues"],
+            "events": HOOK_EVENTS,
             "config": {
                 "url": url,
                 "content_type": "json",
@@ -119,6 +119,26 @@ impl WebhookManager for GitHub {
         )
         .await?;
         Ok(secret)
+    }
+
+    async fn subscribe_events(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        hook_id: u64,
+    ) -> CodeHostResult<()> {
+        let body = json!({ "add_events": HOOK_EVENTS });
+        let path = format!("{}/{hook_id}", hooks_path(repo));
+        self.call(
+            "update webhook events",
+            token.as_ref(),
+            Method::PATCH,
+            &path,
+            Some(&body),
+            JSON,
+        )
+        .await?;
+        Ok(())
     }
 
     async fn user_repositories(

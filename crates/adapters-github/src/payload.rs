@@ -3,7 +3,9 @@
 //! event rules decide what a kind of event requires.
 
 use chrono::{DateTime, Utc};
-use domain::webhook::payload::{DeliveryPayload, PayloadPullRequest, PayloadReader, PayloadSender};
+use domain::webhook::payload::{
+    DeliveryPayload, PayloadComment, PayloadIssue, PayloadPullRequest, PayloadReader, PayloadSender,
+};
 use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
@@ -12,6 +14,8 @@ struct Payload {
     repository: Option<WireRepository>,
     sender: Option<WireUser>,
     pull_request: Option<WirePullRequest>,
+    comment: Option<WireComment>,
+    issue: Option<WireIssue>,
     hook_id: Option<i64>,
     zen: Option<String>,
 }
@@ -40,6 +44,21 @@ struct WirePullRequest {
 }
 
 #[derive(Debug, Default, Deserialize)]
+struct WireComment {
+    id: Option<u64>,
+    body: Option<String>,
+    user: Option<WireUser>,
+    author_association: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct WireIssue {
+    number: Option<u64>,
+    /// Present (an object) when the issue is a pull request's conversation.
+    pull_request: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
 struct WireRef {
     sha: Option<String>,
 }
@@ -63,6 +82,16 @@ impl From<Payload> for DeliveryPayload {
                     (None, None) => None,
                     (merged, at) => Some(merged.unwrap_or(false) || at.is_some()),
                 },
+            }),
+            comment: p.comment.map(|c| PayloadComment {
+                id: c.id,
+                body: c.body,
+                author: c.user.and_then(|u| u.login),
+                author_association: c.author_association,
+            }),
+            issue: p.issue.map(|i| PayloadIssue {
+                number: i.number,
+                is_pull_request: i.pull_request.is_some_and(|v| !v.is_null()),
             }),
             hook_id: p.hook_id,
             zen: p.zen,

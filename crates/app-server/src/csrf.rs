@@ -6,7 +6,8 @@
 //! - it is neither JSON (`Content-Type: application/json`, which a cross-site page cannot send without
 //!   a CORS preflight nectr never grants) nor carries the session's `X-CSRF-Token` (for HTML forms).
 //!
-//! The webhook endpoint is exempt: it is authenticated by its signature, not a cookie.
+//! The webhook endpoints (GitHub's and Linear's) are exempt: they are authenticated by their
+//! signatures, not a cookie.
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -17,7 +18,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::ApiError;
-use crate::routes::webhooks::WEBHOOK_PATH;
+use crate::routes::webhooks::{LINEAR_WEBHOOK_PATH, WEBHOOK_PATH};
 use crate::startup::AppState;
 
 /// The token an HTML form of this session carries (`X-CSRF-Token`, or the form's `csrf_token`):
@@ -34,6 +35,7 @@ fn guarded(req: &ServiceRequest) -> bool {
     let path = req.path();
     unsafe_method
         && path != WEBHOOK_PATH
+        && path != LINEAR_WEBHOOK_PATH
         && (path.starts_with("/api/") || path.starts_with("/auth/"))
 }
 

@@ -117,6 +117,7 @@ impl From<domain::Error> for ApiError {
         match e {
             domain::Error::Invalid { .. } => Self::BadRequest(e.to_string()),
             domain::Error::NotFound(what) => Self::NotFound(what),
+            domain::Error::Duplicate(what) => Self::Conflict(what),
             other => Self::Unavailable(other.to_string()),
         }
     }

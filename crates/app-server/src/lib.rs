@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cli;
+pub mod context;
 pub mod csrf;
 pub mod deadline;
 pub mod error;

@@ -34,6 +34,10 @@ pub struct AppState {
     pub graph: Arc<dyn domain::knowledge::KnowledgeGraph>,
     /// Fills the graph with a newly connected repository's merged pull requests.
     pub backfill: Backfill,
+    /// The project memory the API reads and writes.
+    pub memory: Arc<dyn domain::memory::ProjectMemory>,
+    /// Receives Linear's webhooks.
+    pub linear: domain::webhook::linear::LinearIngest,
     /// The webhook endpoint's body limit.
     pub max_body_bytes: usize,
     /// How long a webhook body may take to arrive.
@@ -80,6 +84,8 @@ pub enum StartupError {
     Keys(String),
     #[error("knowledge graph: {0}")]
     Graph(String),
+    #[error("review context: {0}")]
+    Context(String),
 }
 
 /// The running server (and, unless turned off, its review workers).
@@ -131,9 +137,10 @@ pub fn start_workers(
     ))
 }
 
-/// Every kind of job as the workers run it: reviews with the settings' GitHub client and reviewer,
-/// index jobs into the configured knowledge graph; calls made with the connecting user's token from
-/// `db`.
+/// Every kind of job as the workers run it: reviews with the settings' GitHub client and reviewer
+/// (given the project memory and the configured Linear and Sentry context), index jobs into the
+/// configured knowledge graph, comments' commands against the project memory; calls made with the
+/// connecting user's token from `db`.
 pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, StartupError> {
     let github: Arc<GitHub> = Arc::new(GitHub::new(settings.github_config())?);
     let reviewer = settings
@@ -142,15 +149,20 @@ pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, 
     let graph = crate::graph::knowledge_graph(settings, db)
         .map_err(|e| StartupError::Graph(e.to_string()))?;
     let tokens = Arc::new(db.clone());
+    let sources = crate::context::review_sources(settings, db)?;
     Ok(Arc::new(ByKind {
-        review: Arc::new(ReviewPullRequest::new(
-            github.clone(),
-            reviewer,
-            tokens.clone(),
-            settings.review.budget,
-            graph.clone(),
-        )),
-        index: Arc::new(IndexMergedPullRequest::new(github, tokens, graph)),
+        review: Arc::new(
+            ReviewPullRequest::new(
+                github.clone(),
+                reviewer,
+                tokens.clone(),
+                settings.review.budget,
+                graph.clone(),
+            )
+            .with_sources(sources),
+        ),
+        index: Arc::new(IndexMergedPullRequest::new(github.clone(), tokens, graph)),
+        command: Arc::new(crate::context::answer_comment(github, db)),
     }))
 }
 
@@ -211,6 +223,8 @@ fn app_state(
         accounts,
         management: store.clone(),
         store_health: store.clone(),
+        memory: store.clone(),
+        linear: crate::context::linear_ingest(settings, db),
         backfill: Backfill::new(github, store, graph.clone()),
         graph,
         max_body_bytes,

@@ -8,6 +8,10 @@
 //! - [`queue`]: jobs, the status an event is in and the named transitions between them, the retry
 //!   policy, and the queue port.
 //! - [`knowledge`]: the knowledge graph (file experts, related pull requests) behind its port.
+//! - [`memory`]: project memory (rules, patterns, decisions, developers), recalled for each review
+//!   and written by `@nectr remember` comments, the API and the model.
+//! - [`tickets`]: the Linear issues a pull request refers to and the production errors (Sentry) in
+//!   its files, as review context.
 //! - [`accounts`]: signing in, connecting, disconnecting and re-keying repositories, the management
 //!   reads, and the keyring secrets are sealed with.
 //!
@@ -21,8 +25,10 @@ pub mod digest;
 pub mod error;
 pub mod health;
 pub mod knowledge;
+pub mod memory;
 pub mod queue;
 pub mod review;
+pub mod tickets;
 pub mod webhook;
 
 pub use error::{Error, Result};

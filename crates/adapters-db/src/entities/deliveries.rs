@@ -23,6 +23,8 @@ pub struct Model {
     pub body_size: i64,
     pub body_sha256: Option<String>,
     pub received_at: DateTimeUtc,
+    /// Who sent it: `github` or `linear`.
+    pub provider: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

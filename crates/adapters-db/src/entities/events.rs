@@ -30,8 +30,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub processed_at: Option<DateTimeUtc>,
-    /// What the queued work is: `review` or `index` (`JobKind`).
+    /// What the queued work is: `review`, `index` or `command` (`JobKind`).
     pub job: String,
+    /// Who sent the delivery: `github` or `linear`.
+    pub provider: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -106,3 +106,11 @@ pub struct RotatedBody {
     pub rotated: bool,
     pub previous_secret_valid_until: DateTime<Utc>,
 }
+
+/// `POST /api/v1/repos/{owner}/{repo}/webhook/events`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubscribedBody {
+    pub repository: String,
+    /// Every event the webhook now delivers to nectr.
+    pub events: Vec<String>,
+}

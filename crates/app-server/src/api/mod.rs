@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod knowledge;
 pub mod manage;
+pub mod memory;
 pub mod webhooks;
 
 use serde::{Deserialize, Serialize};

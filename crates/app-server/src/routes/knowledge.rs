@@ -26,7 +26,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The repository named by the path, if it is one of the caller's.
-fn repository(scope: &Scope, owner: &str, repo: &str) -> Result<RepoFullName, ApiError> {
+pub(crate) fn repository(scope: &Scope, owner: &str, repo: &str) -> Result<RepoFullName, ApiError> {
     let name = RepoFullName::parse(&format!("{owner}/{repo}"))
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if !scope.repo_keys.contains(&name.key()) {

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod health;
 pub mod knowledge;
 pub mod manage;
+pub mod memory;
 pub mod repos;
 pub mod webhooks;
 
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     repos::routes(cfg);
     manage::routes(cfg);
     knowledge::routes(cfg);
+    memory::routes(cfg);
 }
 
 /// A query string that does not read (`?page=-1`, `?page=abc`, a number past `u64`) is a JSON 400

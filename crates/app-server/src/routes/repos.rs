@@ -6,7 +6,9 @@ use actix_web::{HttpResponse, web};
 use chrono::Utc;
 use domain::webhook::values::RepoFullName;
 
-use crate::api::accounts::{DisconnectedBody, InstallationBody, RepositoriesBody, RotatedBody};
+use crate::api::accounts::{
+    DisconnectedBody, InstallationBody, RepositoriesBody, RotatedBody, SubscribedBody,
+};
 use crate::error::ApiError;
 use crate::session::CurrentUser;
 use crate::startup::AppState;
@@ -21,6 +23,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/api/v1/repos/{owner}/{repo}/rotate-secret",
             web::post().to(rotate_secret),
+        )
+        .route(
+            "/api/v1/repos/{owner}/{repo}/webhook/events",
+            web::post().to(subscribe_events),
         );
 }
 
@@ -86,5 +92,20 @@ async fn rotate_secret(
         repository: repo.to_string(),
         rotated: true,
         previous_secret_valid_until: grace_until,
+    }))
+}
+
+/// `POST /api/v1/repos/{owner}/{repo}/webhook/events`: subscribes a webhook installed by an older
+/// version to the events nectr reads now (comments, for `@nectr` commands).
+async fn subscribe_events(
+    state: web::Data<AppState>,
+    CurrentUser(user): CurrentUser,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<SubscribedBody>, ApiError> {
+    let repo = repo_of(&path)?;
+    let events = state.accounts.subscribe_events(&user, &repo).await?;
+    Ok(web::Json(SubscribedBody {
+        repository: repo.to_string(),
+        events: events.iter().map(|e| (*e).to_owned()).collect(),
     }))
 }

@@ -1,10 +1,12 @@
 //! `POST /api/v1/webhooks/github`: reads the body (25 MiB at most), hands the request to the ingest use
-//! case and maps its outcome to GitHub's expected answers.
+//! case and maps its outcome to GitHub's expected answers. `POST /api/v1/webhooks/linear`: the same
+//! for Linear's deliveries (1 MiB at most).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use domain::webhook::delivery::RejectionCause;
 use domain::webhook::ingest::{DeliveryRequest, IngestOutcome, IngestService, RequestBody};
+use domain::webhook::linear::MAX_LINEAR_BODY_BYTES;
 use futures_util::StreamExt;
 
 use crate::api::webhooks::WebhookAnswer;
@@ -16,11 +18,19 @@ use crate::startup::AppState;
 /// Where GitHub delivers: the one path nectr's webhooks point at.
 pub const WEBHOOK_PATH: &str = "/api/v1/webhooks/github";
 
+/// Where Linear delivers.
+pub const LINEAR_WEBHOOK_PATH: &str = "/api/v1/webhooks/linear";
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource(WEBHOOK_PATH)
             .route(web::post().to(github))
             .default_service(web::to(other_method)),
+    )
+    .service(
+        web::resource(LINEAR_WEBHOOK_PATH)
+            .route(web::post().to(linear))
+            .default_service(web::to(other_method_linear)),
     );
 }
 
@@ -38,6 +48,30 @@ async fn other_method(
         .refuse(
             DeliveryRequest {
                 headers,
+                body: RequestBody::Complete(&[]),
+            },
+            cause,
+        )
+        .await
+        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
+    Ok(HttpResponse::MethodNotAllowed()
+        .insert_header(("Allow", "POST"))
+        .json(WebhookAnswer::from(&outcome)))
+}
+
+/// Any other method on Linear's endpoint: the same, in the delivery log as Linear's.
+async fn other_method_linear(
+    request: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let cause = RejectionCause::MethodNotAllowed {
+        method: request.method().to_string(),
+    };
+    let outcome = state
+        .linear
+        .refuse(
+            DeliveryRequest {
+                headers: header_pairs(&request),
                 body: RequestBody::Complete(&[]),
             },
             cause,
@@ -97,20 +131,20 @@ async fn ingest_off_loop(
     })
 }
 
-async fn github(
-    request: HttpRequest,
-    mut payload: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let limit = state.max_body_bytes;
+/// Reads a webhook body: at most `limit` bytes, within the read deadline and the budget shared by
+/// all bodies. A larger, slower or unaffordable body is refused without being buffered further:
+/// the second value says why it stopped.
+async fn receive(
+    request: &HttpRequest,
+    payload: &mut web::Payload,
+    state: &AppState,
+    limit: usize,
+) -> Result<(BodyBuffer, Option<RequestBody<'static>>), ApiError> {
     let declared = request
         .headers()
         .get("content-length")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-
-    // Read at most `limit` bytes, within the read deadline and the budget shared by all bodies; a
-    // larger, slower or unaffordable body is refused without being buffered further.
     let deadline = tokio::time::Instant::now() + state.body_read_timeout;
     let expected = declared.map_or(limit, |size| {
         usize::try_from(size).unwrap_or(limit).min(limit)
@@ -141,7 +175,59 @@ async fn github(
             });
         }
     }
+    Ok((body, stopped))
+}
 
+/// The answer to a delivery's outcome: its status, and a closed connection when the rest of the
+/// body was not read.
+fn respond(outcome: &IngestOutcome) -> HttpResponse {
+    let status = StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut answer = HttpResponse::build(status);
+    match outcome {
+        // The rest of the body is not read: the connection is closed, not kept for another request.
+        IngestOutcome::Rejected(RejectionCause::BodyTimeout { .. }) => {
+            answer.force_close();
+        }
+        IngestOutcome::Rejected(RejectionCause::Overloaded) => {
+            answer.force_close().insert_header(("Retry-After", "5"));
+        }
+        _ => {}
+    }
+    answer.json(WebhookAnswer::from(outcome))
+}
+
+fn not_recorded(store_limit: std::time::Duration) -> ApiError {
+    ApiError::DeliveryNotRecorded(format!(
+        "the database did not answer within {} ms",
+        store_limit.as_millis()
+    ))
+}
+
+/// `POST /api/v1/webhooks/linear`: Linear's deliveries (at most 1 MiB), answered like GitHub's.
+async fn linear(
+    request: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (body, stopped) = receive(&request, &mut payload, &state, MAX_LINEAR_BODY_BYTES).await?;
+    let delivery = DeliveryRequest {
+        headers: header_pairs(&request),
+        body: stopped.unwrap_or(RequestBody::Complete(body.as_slice())),
+    };
+    let store_limit = state.store_timeout;
+    let outcome = tokio::time::timeout(store_limit, state.linear.ingest(delivery))
+        .await
+        .map_err(|_| not_recorded(store_limit))?
+        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
+    Ok(respond(&outcome))
+}
+
+async fn github(
+    request: HttpRequest,
+    mut payload: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (mut body, stopped) = receive(&request, &mut payload, &state, state.max_body_bytes).await?;
     let store_limit = state.store_timeout;
     let answered = match stopped {
         None if body.len() > offload::OFF_LOOP_BODY_BYTES => {
@@ -157,23 +243,6 @@ async fn github(
             tokio::time::timeout(store_limit, ingest(&state.ingest, request)).await
         }
     };
-    let outcome = answered.unwrap_or_else(|_| {
-        Err(ApiError::DeliveryNotRecorded(format!(
-            "the database did not answer within {} ms",
-            store_limit.as_millis()
-        )))
-    })?;
-    let status = StatusCode::from_u16(outcome.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut answer = HttpResponse::build(status);
-    match &outcome {
-        // The rest of the body is not read: the connection is closed, not kept for another request.
-        IngestOutcome::Rejected(RejectionCause::BodyTimeout { .. }) => {
-            answer.force_close();
-        }
-        IngestOutcome::Rejected(RejectionCause::Overloaded) => {
-            answer.force_close().insert_header(("Retry-After", "5"));
-        }
-        _ => {}
-    }
-    Ok(answer.json(WebhookAnswer::from(&outcome)))
+    let outcome = answered.unwrap_or_else(|_| Err(not_recorded(store_limit)))?;
+    Ok(respond(&outcome))
 }

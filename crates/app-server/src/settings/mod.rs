@@ -1,7 +1,8 @@
 //! Typed settings from environment variables, validated once at start-up, in sections: server,
-//! database, github, ai, review, queue and accounts, each parsed and validated by its own function
+//! database, github, ai, review, queue, accounts and context, each parsed and validated by its own function
 //! ([`sections`]). Secrets are `SecretString`s: their `Debug` is redacted.
 
+mod context;
 mod sections;
 mod vars;
 
@@ -14,6 +15,7 @@ use domain::webhook::ingest::IngestPolicy;
 use domain::webhook::values::WebhookSecret;
 use secrecy::ExposeSecret;
 
+pub use context::ContextSettings;
 pub use sections::{
     AccountSettings, AiSettings, DEFAULT_DATABASE_URL, DatabaseSettings, GitHubSettings,
     ReviewSettings, ReviewerChoice, ServerSettings,
@@ -49,6 +51,7 @@ pub struct Settings {
     pub review: ReviewSettings,
     pub queue: WorkerConfig,
     pub accounts: AccountSettings,
+    pub context: ContextSettings,
 }
 
 fn app_env(vars: &Vars) -> Result<AppEnv, SettingsError> {
@@ -86,6 +89,7 @@ impl Settings {
             review: sections::review(&vars)?,
             queue: sections::queue(&vars)?,
             accounts: sections::accounts(&vars, env)?,
+            context: context::context(&vars)?,
         })
     }
 

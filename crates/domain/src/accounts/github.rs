@@ -53,7 +53,7 @@ pub trait WebhookManager: Send + Sync {
         &self,
         token: Option<AccessToken>,
     ) -> CodeHostResult<Vec<Repository>>;
-    /// Creates a webhook for `pull_request` and `issues` deliveries to `url`, with a fresh secret.
+    /// Creates a webhook for the [`HOOK_EVENTS`] deliveries to `url`, with a fresh secret.
     async fn install_hook(
         &self,
         token: Option<AccessToken>,
@@ -74,7 +74,19 @@ pub trait WebhookManager: Send + Sync {
         repo: &RepoFullName,
         hook_id: u64,
     ) -> CodeHostResult<WebhookSecret>;
+    /// Adds any of the [`HOOK_EVENTS`] the webhook is not subscribed to yet (a webhook installed
+    /// by an older version), keeping its other events.
+    async fn subscribe_events(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        hook_id: u64,
+    ) -> CodeHostResult<()>;
 }
+
+/// The events nectr's webhooks are subscribed to: pull requests (reviews, the knowledge graph),
+/// issues, and comments (`@nectr` commands).
+pub const HOOK_EVENTS: [&str; 3] = ["pull_request", "issues", "issue_comment"];
 
 /// GitHub's OAuth web flow, server side.
 ///

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::accounts::github::HOOK_EVENTS;
 use crate::accounts::model::{Installation, RepositoryListing, RetryOutcome, Scope, User};
 use crate::accounts::service::{AccountError, AccountService, Connected, Result, until};
 use crate::codehost::CodeHostError;
@@ -158,6 +159,13 @@ impl AccountService {
             .webhook_id
             .ok_or_else(|| AccountError::NoWebhookRecorded(repo.clone()))?;
         let token = self.token_of(user).await?;
+        // A webhook installed by an older version learns the events added since (comments), before
+        // the secret changes: a failure here leaves the old secret working.
+        self.ports
+            .hooks
+            .subscribe_events(Some(token.clone()), repo, hook_id)
+            .await
+            .map_err(|error| github(repo, error))?;
         let secret = self
             .ports
             .hooks
@@ -176,6 +184,30 @@ impl AccountService {
         }
         tracing::info!(repository = %repo, "webhook secret rotated");
         Ok(grace_until)
+    }
+
+    /// Subscribes `repo`'s webhook to every event nectr reads ([`HOOK_EVENTS`]), keeping its secret;
+    /// returns them.
+    ///
+    /// # Errors
+    /// `NotConnected`, `NoWebhookRecorded`, `NoToken`, `GitHub`.
+    pub async fn subscribe_events(
+        &self,
+        user: &User,
+        repo: &RepoFullName,
+    ) -> Result<&'static [&'static str]> {
+        let installation = self.own_installation(user, repo).await?;
+        let hook_id = installation
+            .webhook_id
+            .ok_or_else(|| AccountError::NoWebhookRecorded(repo.clone()))?;
+        let token = self.token_of(user).await?;
+        self.ports
+            .hooks
+            .subscribe_events(Some(token), repo, hook_id)
+            .await
+            .map_err(|error| github(repo, error))?;
+        tracing::info!(repository = %repo, "webhook subscribed to nectr's events");
+        Ok(&HOOK_EVENTS)
     }
 
     /// Queues a failed or skipped event of the scope's repositories again and wakes a worker.

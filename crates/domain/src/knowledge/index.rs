@@ -61,8 +61,8 @@ pub(crate) fn merged(
 #[async_trait]
 impl JobHandler for IndexMergedPullRequest {
     async fn handle(&self, job: &Job) -> JobResult {
-        let repo = &job.key.repository;
-        let number = job.key.pr_number;
+        let repo = &job.repository;
+        let number = job.pr_number;
         let token = match self.tokens.token_for(repo).await {
             Ok(token) => token,
             Err(e) => {

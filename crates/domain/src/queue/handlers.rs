@@ -1,5 +1,5 @@
 //! One handler for the workers, sending each job to the use case of its kind: reviews to the review
-//! use case, index jobs to the knowledge graph's.
+//! use case, index jobs to the knowledge graph's, comments' commands to the project memory's.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use crate::queue::{Job, JobHandler, JobKind, JobResult};
 pub struct ByKind {
     pub review: Arc<dyn JobHandler>,
     pub index: Arc<dyn JobHandler>,
+    pub command: Arc<dyn JobHandler>,
 }
 
 impl std::fmt::Debug for ByKind {
@@ -26,6 +27,7 @@ impl JobHandler for ByKind {
         match job.kind {
             JobKind::Review => self.review.handle(job).await,
             JobKind::Index => self.index.handle(job).await,
+            JobKind::Command => self.command.handle(job).await,
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::error::Result;
 use crate::queue::retry::RetryPolicy;
 use crate::queue::status::EventStatus;
 use crate::webhook::event::ReviewKey;
+use crate::webhook::values::{HeadSha, RepoFullName};
 
 /// What a queued event asks the workers to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -17,15 +18,18 @@ pub enum JobKind {
     Review,
     /// Keep a merged pull request in the knowledge graph.
     Index,
+    /// Answer an `@nectr` command in a pull request's comment.
+    Command,
 }
 
 impl JobKind {
-    pub const ALL: [Self; 2] = [Self::Review, Self::Index];
+    pub const ALL: [Self; 3] = [Self::Review, Self::Index, Self::Command];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Review => "review",
             Self::Index => "index",
+            Self::Command => "command",
         }
     }
 
@@ -42,9 +46,24 @@ pub struct Job {
     /// Attempts so far, this one included.
     pub attempts: u32,
     pub kind: JobKind,
-    /// The pull request and head commit the work is about.
-    pub key: ReviewKey,
+    /// The repository and pull request the work is about.
+    pub repository: RepoFullName,
+    pub pr_number: u64,
+    /// The head commit a review or an index job is about; `None` for a command (a comment names
+    /// no commit).
+    pub head_sha: Option<HeadSha>,
     pub lease_expires_at: DateTime<Utc>,
+}
+
+impl Job {
+    /// The pull request at its head commit, for the kinds of job that name one.
+    pub fn review_key(&self) -> Option<ReviewKey> {
+        Some(ReviewKey {
+            repository: self.repository.clone(),
+            pr_number: self.pr_number,
+            head_sha: self.head_sha.clone()?,
+        })
+    }
 }
 
 /// What a handler made of a job.

@@ -101,7 +101,6 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::webhook::event::ReviewKey;
     use crate::webhook::values::{HeadSha, RepoFullName};
 
     fn job(attempts: u32) -> Job {
@@ -109,11 +108,9 @@ mod tests {
             event_id: 1,
             attempts,
             kind: crate::queue::JobKind::Review,
-            key: ReviewKey {
-                repository: RepoFullName::parse("acme/api").unwrap(),
-                pr_number: 3,
-                head_sha: HeadSha::parse("0123456789abcdef0123456789abcdef01234567").unwrap(),
-            },
+            repository: RepoFullName::parse("acme/api").unwrap(),
+            pr_number: 3,
+            head_sha: Some(HeadSha::parse("0123456789abcdef0123456789abcdef01234567").unwrap()),
             lease_expires_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 5, 0).unwrap(),
         }
     }

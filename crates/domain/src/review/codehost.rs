@@ -228,4 +228,13 @@ pub trait CodeHost: Send + Sync {
         repo: &RepoFullName,
         number: u64,
     ) -> CodeHostResult<Issue>;
+    /// Posts `body` as a comment in the conversation of issue or pull request `number`; returns
+    /// the comment's id.
+    async fn comment(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        body: &str,
+    ) -> CodeHostResult<u64>;
 }

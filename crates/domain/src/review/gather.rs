@@ -13,6 +13,7 @@ use crate::review::context::{
 use crate::review::diff::{FileDiff, LineMap, from_changed_file};
 use crate::review::prepare::{History, Target};
 use crate::review::service::{ReviewPullRequest, Stop, short, stop};
+use crate::review::sources::Sourced;
 use crate::review::{LinkedIssue, ReviewRequest};
 
 /// Paths the knowledge graph is asked about, at most (a pull request's first ones).
@@ -67,6 +68,8 @@ pub(super) struct Gathered {
     pub context: ReviewContext,
     /// Every path the pull request changes (what it is indexed with).
     pub paths: Vec<String>,
+    /// What the project memory, the tickets and the error tracker gave.
+    pub sourced: Sourced,
 }
 
 impl ReviewPullRequest {
@@ -83,12 +86,16 @@ impl ReviewPullRequest {
         let pr_files: Vec<FileDiff> = changed.iter().map(from_changed_file).collect();
         let lines = LineMap::new(&pr_files);
         let paths: Vec<String> = pr_files.iter().map(|f| f.path().to_owned()).collect();
-        let context = self.context(target, &paths).await;
+        let (context, sourced) = futures_util::future::join(
+            self.context(target, &paths),
+            self.sources.gather(target, &paths),
+        )
+        .await;
         let (scope, files) = self
             .scope(target, history.last_reviewed.as_deref(), pr_files)
             .await?;
         let pr = &target.pr;
-        let request = ReviewRequest {
+        let mut request = ReviewRequest {
             title: pr.title.clone(),
             description: pr.body.clone().filter(|b| !b.trim().is_empty()),
             files: Vec::new(),
@@ -100,7 +107,9 @@ impl ReviewPullRequest {
                 ReviewScope::Full { .. } => None,
             },
             knowledge: context.prompt(),
+            ..ReviewRequest::default()
         };
+        sourced.fill(&mut request);
         Ok(Gathered {
             scope,
             lines,
@@ -111,6 +120,7 @@ impl ReviewPullRequest {
             request,
             context,
             paths,
+            sourced,
         })
     }
 

@@ -1,7 +1,7 @@
 //! Reviewing a pull request: the diff ([`diff`]), which files deserve attention ([`classify`]), the
 //! token budget ([`budget`]), context beyond the diff ([`context`]), findings, drafts and the
 //! [`Reviewer`] contract ([`model`]), parallel agents ([`agents`]), rendering for GitHub ([`render`]),
-//! the code host and token ports ([`codehost`], [`ports`]) and the review use case ([`service`]), whose
+//! the memory, ticket and error context ([`sources`]), the code host and token ports ([`codehost`], [`ports`]) and the review use case ([`service`]), whose
 //! stages are `prepare` → `gather` → review chunks → `post` → record.
 
 pub mod agents;
@@ -17,6 +17,7 @@ mod post;
 mod prepare;
 pub mod render;
 pub mod service;
+pub mod sources;
 
 pub use codehost::CodeHost;
 pub use model::{
@@ -26,6 +27,7 @@ pub use model::{
 pub use ports::{FallbackToken, RepositoryTokens};
 pub use prepare::PROBE_BODY;
 pub use service::ReviewPullRequest;
+pub use sources::{AutoAccept, ReviewSources};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use {codehost::MockCodeHost, model::MockReviewer, ports::MockRepositoryTokens};

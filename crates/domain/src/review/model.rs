@@ -3,8 +3,10 @@
 
 use async_trait::async_trait;
 
+use crate::memory::{ForbidRule, ProposedMemory};
 use crate::review::codehost::ReviewVerdict;
 use crate::review::diff::FileDiff;
+use crate::tickets::{FileErrors, Ticket};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -117,6 +119,14 @@ pub struct ReviewRequest {
     /// What the knowledge graph says of the changed files: who knows them, which earlier pull
     /// requests touched them.
     pub knowledge: Option<String>,
+    /// The project memory recalled for this pull request (rules first), as the model reads it.
+    pub memory: Option<String>,
+    /// The repository's active `forbid` rules, which the built-in reviewer checks on added lines.
+    pub rules: Vec<ForbidRule>,
+    /// The tickets (Linear issues) the pull request refers to. Outside text: untrusted.
+    pub tickets: Vec<Ticket>,
+    /// Unresolved production errors (Sentry) in the changed files. Outside text: untrusted.
+    pub errors: Vec<FileErrors>,
 }
 
 impl ReviewRequest {
@@ -159,6 +169,8 @@ pub struct ReviewDraft {
     pub dropped_findings: u32,
     /// Requests that were too large for the model's context and were reviewed in smaller parts.
     pub context_splits: u32,
+    /// Memories the model proposes keeping (patterns, decisions, the author's habits).
+    pub memories: Vec<ProposedMemory>,
 }
 
 impl ReviewDraft {
@@ -219,6 +231,11 @@ impl ReviewDraft {
             merged.usage += part.usage;
             merged.dropped_findings += part.dropped_findings;
             merged.context_splits += part.context_splits;
+            for memory in part.memories {
+                if !merged.memories.contains(&memory) {
+                    merged.memories.push(memory);
+                }
+            }
         }
         merged
     }

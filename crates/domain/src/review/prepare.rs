@@ -47,9 +47,14 @@ impl ReviewPullRequest {
     /// The token and the pull request, or why there is nothing to review: closed or merged (skipped),
     /// moved to another head commit (superseded).
     pub(super) async fn prepare(&self, job: &Job) -> Result<Target, Stop> {
-        let repo = job.key.repository.clone();
-        let number = job.key.pr_number;
-        let head_sha = job.key.head_sha.as_str();
+        let Some(key) = job.review_key() else {
+            return Err(finished(JobResult::Permanent {
+                error: "a review job names no head commit".into(),
+            }));
+        };
+        let repo = key.repository;
+        let number = key.pr_number;
+        let head_sha = key.head_sha.as_str();
         let token = match self.tokens.token_for(&repo).await {
             Ok(token) => token,
             Err(crate::Error::Transient(error)) => {

@@ -27,6 +27,7 @@ use crate::review::gather::{Gathered, ReviewScope};
 use crate::review::post::Posting;
 use crate::review::prepare::{History, Target};
 use crate::review::render::fingerprint;
+use crate::review::sources::ReviewSources;
 use crate::review::{RepositoryTokens, ReviewDraft, ReviewError, ReviewRequest, Reviewer};
 
 /// Reviews a job's pull request and posts the review.
@@ -39,6 +40,8 @@ pub struct ReviewPullRequest {
     /// Who knows the changed files and what touched them before; each reviewed pull request is
     /// indexed into it.
     pub(super) graph: Arc<dyn KnowledgeGraph>,
+    /// Project memory, tickets and production errors (none by default).
+    pub(super) sources: ReviewSources,
 }
 
 impl std::fmt::Debug for ReviewPullRequest {
@@ -83,7 +86,16 @@ impl ReviewPullRequest {
             tokens,
             budget,
             graph,
+            sources: ReviewSources::default(),
         }
+    }
+
+    /// The same, given the project memory, tickets and production errors as context (each
+    /// optional; one that fails never fails a review).
+    #[must_use]
+    pub fn with_sources(mut self, sources: ReviewSources) -> Self {
+        self.sources = sources;
+        self
     }
 
     async fn run(&self, job: &Job) -> Result<JobResult, Stop> {
@@ -97,7 +109,12 @@ impl ReviewPullRequest {
             .await
             .map_err(stop)?;
         self.index(&target, &gathered, &posting).await;
-        Ok(self.record(&gathered, &reviewed, &posting, started))
+        let proposed = self.sources.keep_proposals(&target, &reviewed.draft).await;
+        let mut result = self.record(&gathered, &reviewed, &posting, started);
+        if let JobResult::Completed { result } = &mut result {
+            result["memories_proposed"] = json!(proposed);
+        }
+        Ok(result)
     }
 
     /// Stage 3: every chunk of the plan reviewed, the scope said in the summary, and what an
@@ -128,7 +145,11 @@ impl ReviewPullRequest {
         if let Some(note) = gathered.scope.note() {
             draft.summary = format!("{note}\n\n{}", draft.summary);
         }
-        let context = gathered.context.render();
+        let mut context = gathered.context.render();
+        for line in gathered.sourced.render() {
+            context.push_str(&line);
+            context.push('\n');
+        }
         if !context.is_empty() {
             draft.summary = format!("{}\n\n**Context**\n\n{context}", draft.summary);
         }
@@ -194,6 +215,11 @@ impl ReviewPullRequest {
                 "experts": gathered.context.experts.len(),
                 "related_pull_requests": gathered.context.related.len(),
                 "graph_unavailable": gathered.context.unavailable,
+                "memory_rules": gathered.sourced.memory.rules.len(),
+                "memories_recalled": gathered.sourced.memory.related.len() + gathered.sourced.memory.developer.len(),
+                "tickets": request.tickets.iter().map(|t| t.identifier.as_str()).collect::<Vec<_>>(),
+                "production_errors": request.errors.iter().map(|f| f.errors.len()).sum::<usize>(),
+                "sources_unavailable": gathered.sourced.failed,
                 "instructions": request.instructions.is_some(),
                 "input_tokens": draft.usage.input_tokens,
                 "output_tokens": draft.usage.output_tokens,

@@ -15,7 +15,6 @@ use crate::review::codehost::{
 };
 use crate::review::{Category, Finding, MockReviewer, Severity};
 use crate::review::{LinkedIssue, ReviewDraft};
-use crate::webhook::event::ReviewKey;
 use crate::webhook::values::{HeadSha, RepoFullName};
 
 const SHA: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -26,11 +25,9 @@ fn job() -> Job {
         event_id: 7,
         attempts: 1,
         kind: crate::queue::JobKind::Review,
-        key: ReviewKey {
-            repository: RepoFullName::parse("acme/web").unwrap(),
-            pr_number: 3,
-            head_sha: HeadSha::parse(SHA).unwrap(),
-        },
+        repository: RepoFullName::parse("acme/web").unwrap(),
+        pr_number: 3,
+        head_sha: Some(HeadSha::parse(SHA).unwrap()),
         lease_expires_at: Utc::now(),
     }
 }

@@ -26,6 +26,22 @@ impl DeliveryOutcome {
     }
 }
 
+/// Who sent a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    GitHub,
+    Linear,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::GitHub => "github",
+            Self::Linear => "linear",
+        }
+    }
+}
+
 /// Why a delivery was refused: each maps to one HTTP status and a clear `detail`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RejectionCause {
@@ -52,6 +68,16 @@ pub enum RejectionCause {
     MethodNotAllowed {
         method: String,
     },
+    /// A provider's own header is missing or does not read (`Linear-Delivery`).
+    Header {
+        name: &'static str,
+        cause: &'static str,
+        why: String,
+    },
+    /// A signed timestamp too far from now: a replayed (or badly delayed) delivery.
+    Replay {
+        window_seconds: i64,
+    },
 }
 
 impl RejectionCause {
@@ -71,6 +97,8 @@ impl RejectionCause {
             Self::BodyTimeout { .. } => "body_timeout",
             Self::Overloaded => "overloaded",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
+            Self::Header { cause, .. } => cause,
+            Self::Replay { .. } => "timestamp_outside_window",
         }
     }
 
@@ -79,7 +107,7 @@ impl RejectionCause {
         match self {
             Self::PayloadTooLarge { .. } => 413,
             Self::UnsupportedMediaType(_) => 415,
-            Self::Signature(_) | Self::NoSecretConfigured => 403,
+            Self::Signature(_) | Self::NoSecretConfigured | Self::Replay { .. } => 403,
             Self::BodyTimeout { .. } => 408,
             Self::Overloaded => 503,
             Self::MethodNotAllowed { .. } => 405,
@@ -113,6 +141,10 @@ impl RejectionCause {
             Self::Overloaded => {
                 "Too many deliveries are being received at once; retry shortly".to_owned()
             }
+            Self::Header { name, why, .. } => format!("{name} header: {why}"),
+            Self::Replay { window_seconds } => format!(
+                "The delivery's timestamp is more than {window_seconds} s from now; it is refused as a replay"
+            ),
             Self::MethodNotAllowed { method } => {
                 format!(
                     "The webhook endpoint takes POST, not {}",
@@ -127,6 +159,7 @@ impl RejectionCause {
 /// only its size and SHA-256; headers are stored with signatures and credentials redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRecord {
+    pub provider: Provider,
     /// `X-GitHub-Delivery` as sent (even when malformed, cut to 128 characters).
     pub delivery_id: Option<String>,
     pub event: Option<String>,
@@ -166,8 +199,9 @@ pub fn is_sensitive_header(name: &str) -> bool {
     SENSITIVE_WORDS.iter().any(|word| name.contains(word))
 }
 
-/// The headers GitHub sends with a delivery: their values are kept (cut to [`MAX_HEADER_VALUE`]).
-const GITHUB_HEADERS: [&str; 12] = [
+/// The headers GitHub and Linear send with a delivery: their values are kept (cut to
+/// [`MAX_HEADER_VALUE`]).
+const KEPT_HEADERS: [&str; 14] = [
     "accept",
     "content-length",
     "content-type",
@@ -180,6 +214,8 @@ const GITHUB_HEADERS: [&str; 12] = [
     "x-github-hook-installation-target-type",
     "x-hub-signature",
     "x-hub-signature-256",
+    "linear-delivery",
+    "linear-event",
 ];
 
 /// The longest header value kept.
@@ -214,7 +250,7 @@ pub fn redact_headers<'a>(
         let name = truncated(&name.to_ascii_lowercase(), MAX_HEADER_NAME);
         let value = if is_sensitive_header(&name) {
             REDACTED.to_owned()
-        } else if GITHUB_HEADERS.contains(&name.as_str()) {
+        } else if KEPT_HEADERS.contains(&name.as_str()) {
             truncated(value, MAX_HEADER_VALUE)
         } else {
             others += 1;

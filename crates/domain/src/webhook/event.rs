@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
+use crate::memory::command::parse_command;
 use crate::webhook::payload::DeliveryPayload;
 use crate::webhook::values::{HeadSha, RepoFullName};
 
@@ -35,6 +36,17 @@ pub struct WebhookEvent {
     pub sender: Option<String>,
     pub sender_is_bot: bool,
     pub pull_request: Option<DeliveredPullRequest>,
+    /// The comment an `issue_comment` delivery is about.
+    pub comment: Option<DeliveredComment>,
+}
+
+/// The comment an `issue_comment` delivery is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveredComment {
+    /// The pull request whose conversation it is in; `None` on a plain issue.
+    pub pr_number: Option<u64>,
+    /// Whether a line of it addresses nectr (`@nectr …`).
+    pub is_command: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +104,20 @@ impl WebhookEvent {
             } else {
                 None
             };
+        let comment = (name == "issue_comment").then(|| DeliveredComment {
+            pr_number: payload
+                .issue
+                .as_ref()
+                .filter(|i| i.is_pull_request)
+                .and_then(|i| i.number)
+                .filter(|n| *n > 0),
+            is_command: payload
+                .comment
+                .as_ref()
+                .and_then(|c| c.body.as_deref())
+                .and_then(parse_command)
+                .is_some(),
+        });
         Ok(Self {
             event_type: event_type(name, action.as_deref()),
             name: name.to_owned(),
@@ -100,6 +126,7 @@ impl WebhookEvent {
             sender,
             sender_is_bot,
             pull_request,
+            comment,
         })
     }
 }
@@ -118,6 +145,11 @@ pub enum Decision {
     Review(ReviewKey),
     /// Queue indexing this merged pull request into the knowledge graph.
     Index(ReviewKey),
+    /// Queue answering the `@nectr` command in a comment on this pull request.
+    Command {
+        repository: RepoFullName,
+        pr_number: u64,
+    },
     /// Record it and queue nothing, for this reason.
     Ignore(String),
 }
@@ -125,8 +157,12 @@ pub enum Decision {
 /// The review rules: `opened` and `synchronize` (and, when enabled, `reopened` and `ready_for_review`)
 /// of an open, non-draft pull request sent by a person ask for a review; `closed` of a merged pull
 /// request (whoever merged it) asks for it to be indexed in the knowledge graph; everything else is
-/// recorded and ignored with a reason.
+/// recorded and ignored with a reason. A new comment on a pull request that addresses nectr
+/// (`@nectr …`), from a person, is a command (who may give it is the command's own rule).
 pub fn decide(event: &WebhookEvent, triggers: ReviewTriggers) -> Decision {
+    if let Some(comment) = &event.comment {
+        return decide_comment(event, comment);
+    }
     let (Some(pr), Some(repository)) = (&event.pull_request, &event.repository) else {
         return Decision::Ignore(format!(
             "'{}' events are recorded, not reviewed",
@@ -168,6 +204,27 @@ pub fn decide(event: &WebhookEvent, triggers: ReviewTriggers) -> Decision {
         return Decision::Ignore(format!("sender '{who}' is a bot"));
     }
     Decision::Review(key)
+}
+
+fn decide_comment(event: &WebhookEvent, comment: &DeliveredComment) -> Decision {
+    let ignore = |why: &str| Decision::Ignore(why.to_owned());
+    if event.action.as_deref() != Some("created") {
+        return ignore("only new comments are read for commands");
+    }
+    let (Some(repository), Some(pr_number)) = (&event.repository, comment.pr_number) else {
+        return ignore("comment is not on a pull request");
+    };
+    if !comment.is_command {
+        return ignore("comment does not address @nectr");
+    }
+    if event.sender_is_bot {
+        let who = event.sender.as_deref().unwrap_or("unknown");
+        return Decision::Ignore(format!("sender '{who}' is a bot"));
+    }
+    Decision::Command {
+        repository: repository.clone(),
+        pr_number,
+    }
 }
 
 #[cfg(test)]

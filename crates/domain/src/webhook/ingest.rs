@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::queue::{JobKind, WorkSignal};
 use crate::webhook::delivery::{
-    DeliveryOutcome, DeliveryRecord, MAX_EVENT_NAME, MAX_LOGGED_FIELD, RejectionCause,
+    DeliveryOutcome, DeliveryRecord, MAX_EVENT_NAME, MAX_LOGGED_FIELD, Provider, RejectionCause,
     redact_headers, truncated,
 };
 use crate::webhook::event::{Decision, WebhookEvent, decide, event_type};
@@ -242,9 +242,17 @@ impl IngestService {
                 key,
                 window_start: received_at - self.policy.dedup_window,
             },
+            Decision::Command {
+                repository,
+                pr_number,
+            } => Disposition::Command {
+                repository,
+                pr_number,
+            },
             Decision::Ignore(reason) => Disposition::Ignore { reason },
         };
         let new_event = NewEvent {
+            provider: Provider::GitHub,
             delivery_id: checked.delivery_id,
             payload: String::from_utf8_lossy(checked.body).into_owned(),
             event,
@@ -270,10 +278,14 @@ impl IngestService {
                     event_type,
                 }
             }
+            Recorded::Done { event_id } => IngestOutcome::Received {
+                event_id: *event_id,
+                event_type,
+            },
             Recorded::Ignored { event_id } => {
                 let reason = match new_event.disposition {
                     Disposition::Ignore { reason } => reason,
-                    Disposition::Queue { .. } => String::new(),
+                    _ => String::new(),
                 };
                 tracing::info!(event_id, %event_type, %reason, "event recorded and ignored");
                 IngestOutcome::Ignored { reason, event_type }
@@ -333,6 +345,7 @@ fn log_record(
 ) -> DeliveryRecord {
     let parsed = payload.and_then(|p| p.as_ref().ok());
     DeliveryRecord {
+        provider: Provider::GitHub,
         delivery_id: request
             .header("x-github-delivery")
             .filter(|d| !d.is_empty())

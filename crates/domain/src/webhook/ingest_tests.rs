@@ -40,6 +40,7 @@ impl PayloadReader for JsonPayloads {
             }),
             hook_id: v["hook_id"].as_i64(),
             zen: text(&v["zen"]),
+            ..DeliveryPayload::default()
         })
     }
 }

@@ -15,6 +15,10 @@ pub struct DeliveryPayload {
     pub repository: Option<String>,
     pub sender: Option<PayloadSender>,
     pub pull_request: Option<PayloadPullRequest>,
+    /// `comment` of an `issue_comment`.
+    pub comment: Option<PayloadComment>,
+    /// `issue` of an `issue_comment` (a pull request's conversation is its issue).
+    pub issue: Option<PayloadIssue>,
     /// `hook_id` and `zen` of a `ping`.
     pub hook_id: Option<i64>,
     pub zen: Option<String>,
@@ -40,6 +44,25 @@ pub struct PayloadPullRequest {
     pub updated_at: Option<DateTime<Utc>>,
     /// `merged`, or whether `merged_at` is set.
     pub merged: Option<bool>,
+}
+
+/// `comment`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayloadComment {
+    pub id: Option<u64>,
+    pub body: Option<String>,
+    /// `user.login`.
+    pub author: Option<String>,
+    /// `author_association`: `OWNER`, `MEMBER`, `COLLABORATOR`, `CONTRIBUTOR`, `NONE`, ...
+    pub author_association: Option<String>,
+}
+
+/// `issue`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PayloadIssue {
+    pub number: Option<u64>,
+    /// Whether `issue.pull_request` is present: the issue is a pull request's conversation.
+    pub is_pull_request: bool,
 }
 
 impl DeliveryPayload {

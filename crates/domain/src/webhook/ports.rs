@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::queue::JobKind;
-use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord};
+use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord, Provider};
 use crate::webhook::event::{ReviewKey, WebhookEvent};
 use crate::webhook::values::{DeliveryId, RepoFullName, WebhookSecret};
 
@@ -34,6 +34,15 @@ pub enum Disposition {
         key: ReviewKey,
         window_start: DateTime<Utc>,
     },
+    /// Queue answering a comment's command on the pull request. Comments are told apart by their
+    /// delivery only: two commands on one pull request are two jobs.
+    Command {
+        repository: RepoFullName,
+        pr_number: u64,
+    },
+    /// Record the event as `completed` at once: its work was done while it was received (a
+    /// Linear issue refreshed in the ticket cache); `detail` says what.
+    Done { detail: String },
     /// Record the event as `ignored`, queueing nothing.
     Ignore { reason: String },
 }
@@ -41,6 +50,8 @@ pub enum Disposition {
 /// A verified delivery to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
+    /// Who sent it.
+    pub provider: Provider,
     pub delivery_id: DeliveryId,
     pub event: WebhookEvent,
     pub disposition: Disposition,
@@ -56,6 +67,8 @@ pub enum Recorded {
     Queued { event_id: i64, superseded: u64 },
     /// Stored as `ignored`.
     Ignored { event_id: i64 },
+    /// Stored as `completed` ([`Disposition::Done`]).
+    Done { event_id: i64 },
     /// This `X-GitHub-Delivery` was accepted before, as `event_id`. Nothing stored.
     DuplicateDelivery { event_id: i64 },
     /// A review of the same repository, PR and head SHA is already in flight as `event_id`. Nothing stored.
@@ -68,10 +81,17 @@ impl DeliveryRecord {
     pub fn settle(&mut self, event: &NewEvent, recorded: &Recorded) {
         let (outcome, event_id, detail) = match recorded {
             Recorded::Queued { event_id, .. } => (DeliveryOutcome::Received, *event_id, None),
+            Recorded::Done { event_id } => {
+                let detail = match &event.disposition {
+                    Disposition::Done { detail } => Some(detail.clone()),
+                    _ => None,
+                };
+                (DeliveryOutcome::Received, *event_id, detail)
+            }
             Recorded::Ignored { event_id } => {
                 let reason = match &event.disposition {
                     Disposition::Ignore { reason } => Some(reason.clone()),
-                    Disposition::Queue { .. } => None,
+                    _ => None,
                 };
                 (DeliveryOutcome::Ignored, *event_id, reason)
             }
@@ -119,6 +139,19 @@ pub trait EventStore: Send + Sync {
     /// # Errors
     /// `Transient` when the store cannot be reached or the transaction fails; nothing is then stored.
     async fn record(&self, event: NewEvent, delivery: DeliveryRecord) -> Result<Recorded>;
+}
+
+/// The raw bodies of recorded events, for work that needs more of a delivery than its queue row
+/// (a comment's text and author).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait StoredPayloads: Send + Sync {
+    /// The body of event `event_id` as received; `None` when the event is unknown or its body was
+    /// purged.
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn payload(&self, event_id: i64) -> Result<Option<String>>;
 }
 
 /// Every request to the webhook endpoint, accepted or refused.

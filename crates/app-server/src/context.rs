@@ -1,0 +1,72 @@
+//! Wiring of the project memory and the outside context (Linear, Sentry) from the settings: the
+//! sources a review is given, the use case that answers `@nectr` commands, and Linear's webhook
+//! endpoint.
+
+use std::sync::Arc;
+
+use adapters_ai::{LinearTickets, SentryErrors};
+use adapters_db::Db;
+use adapters_github::{GitHub, GitHubPayloads};
+use domain::clock::SystemClock;
+use domain::memory::command::AnswerComment;
+use domain::review::ReviewSources;
+use domain::tickets::{CachedTickets, ErrorTracker, TicketSource};
+use domain::webhook::linear::LinearIngest;
+
+use crate::settings::Settings;
+use crate::startup::StartupError;
+
+/// The project memory (always, in `db`), Linear tickets through the cache in `db` (with
+/// `LINEAR_API_KEY`) and Sentry errors (with `SENTRY_AUTH_TOKEN`) for each review.
+pub fn review_sources(settings: &Settings, db: &Db) -> Result<ReviewSources, StartupError> {
+    let context = &settings.context;
+    let tickets = match &context.linear {
+        Some(config) => {
+            let linear = LinearTickets::new(config.clone())
+                .map_err(|e| StartupError::Context(e.to_string()))?;
+            Some(Arc::new(CachedTickets {
+                source: Arc::new(linear),
+                cache: Arc::new(db.clone()),
+                clock: Arc::new(SystemClock),
+            }) as Arc<dyn TicketSource>)
+        }
+        None => None,
+    };
+    let errors = match &context.sentry {
+        Some(config) => Some(Arc::new(
+            SentryErrors::new(config.clone()).map_err(|e| StartupError::Context(e.to_string()))?,
+        ) as Arc<dyn ErrorTracker>),
+        None => None,
+    };
+    Ok(ReviewSources {
+        memory: Some(Arc::new(db.clone())),
+        tickets,
+        team_keys: context.linear_team_keys.clone(),
+        errors,
+        auto_accept: context.auto_accept.clone(),
+    })
+}
+
+/// Answers `@nectr` commands in pull requests' comments, replying through `github`.
+pub fn answer_comment(github: Arc<GitHub>, db: &Db) -> AnswerComment {
+    AnswerComment {
+        payloads: Arc::new(db.clone()),
+        reader: Arc::new(GitHubPayloads),
+        code_host: github,
+        tokens: Arc::new(db.clone()),
+        memory: Arc::new(db.clone()),
+        clock: Arc::new(SystemClock),
+    }
+}
+
+/// Receives Linear's webhooks into `db` (`LINEAR_WEBHOOK_SECRET` verifies them).
+pub fn linear_ingest(settings: &Settings, db: &Db) -> LinearIngest {
+    let store = Arc::new(db.clone());
+    LinearIngest {
+        events: store.clone(),
+        log: store.clone(),
+        tickets: store,
+        clock: Arc::new(SystemClock),
+        secret: settings.context.linear_webhook_secret.clone(),
+    }
+}

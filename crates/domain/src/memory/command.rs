@@ -1,0 +1,375 @@
+//! `@nectr …` commands in pull-request comments, who may give them, and the use case a queued
+//! comment runs: it reads the comment from the stored delivery, does what it asks and answers with
+//! a reply on the pull request.
+//!
+//! `@nectr remember <text>` stores `<text>` as an active memory of the repository: a `rule` unless
+//! it starts with `pattern:`, `decision:` or `rule:`; `forbid "…" in "…": …` must read as a rule.
+//! Only the repository's members (author association `OWNER`, `MEMBER` or `COLLABORATOR`) may
+//! command; anyone else is answered politely and nothing is stored.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use crate::memory::model::{MemoryKind, MemorySource, MemoryStatus, NewMemory, Remembered};
+use crate::memory::ports::ProjectMemory;
+use crate::memory::rule::ForbidRule;
+use crate::queue::outcome::job_result_of;
+use crate::queue::{Job, JobHandler, JobResult};
+use crate::review::{CodeHost, RepositoryTokens};
+use crate::webhook::payload::{DeliveryPayload, PayloadReader};
+use crate::webhook::ports::StoredPayloads;
+
+/// The name comments call nectr by.
+pub const MENTION: &str = "@nectr";
+
+/// The author associations that may command nectr.
+pub const MEMBER_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
+
+/// What a comment asks of nectr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `@nectr remember <text>`.
+    Remember(String),
+    /// `@nectr help`, or a command nectr does not know (named).
+    Help { unknown: Option<String> },
+}
+
+/// The command in a comment: its first line that starts with `@nectr` (any case) followed by a
+/// space or the end of the line; the rest of the comment belongs to `remember`'s text. `None` when
+/// no line addresses nectr (a mention inside a sentence is not a command).
+pub fn parse_command(body: &str) -> Option<Command> {
+    let mut lines = body.lines();
+    let rest = loop {
+        let line = lines.next()?.trim_start();
+        let Some(head) = line.get(..MENTION.len()) else {
+            continue;
+        };
+        let after = &line[MENTION.len()..];
+        if head.eq_ignore_ascii_case(MENTION)
+            && (after.is_empty() || after.starts_with(char::is_whitespace))
+        {
+            break after.trim_start();
+        }
+    };
+    let (word, args) = rest
+        .split_once(char::is_whitespace)
+        .map_or((rest, ""), |(w, a)| (w, a));
+    let word = word.to_ascii_lowercase();
+    let remaining: Vec<&str> = lines.collect();
+    let text = if remaining.is_empty() {
+        args.trim().to_owned()
+    } else {
+        format!("{}\n{}", args, remaining.join("\n"))
+            .trim()
+            .to_owned()
+    };
+    Some(match word.as_str() {
+        "remember" => Command::Remember(text),
+        "" | "help" => Command::Help { unknown: None },
+        other => Command::Help {
+            unknown: Some(other.chars().take(40).collect()),
+        },
+    })
+}
+
+/// Whether a comment author with this association may command nectr.
+pub fn may_command(association: Option<&str>) -> bool {
+    association.is_some_and(|a| MEMBER_ASSOCIATIONS.contains(&a.to_ascii_uppercase().as_str()))
+}
+
+/// `remember`'s text as a kind and content: an explicit `rule:`, `pattern:` or `decision:` prefix,
+/// else a rule.
+pub fn kind_and_content(text: &str) -> (MemoryKind, &str) {
+    if let Some((head, rest)) = text.split_once(':')
+        && let Some(kind) = MemoryKind::parse(head)
+        && kind != MemoryKind::Developer
+        && !ForbidRule::looks_like_one(text)
+    {
+        return (kind, rest.trim());
+    }
+    (MemoryKind::Rule, text.trim())
+}
+
+const HELP: &str = "I understand:\n\n\
+- `@nectr remember <text>`: keep `<text>` as a rule for every review of this repository \
+(start it with `pattern:` or `decision:` for those kinds);\n\
+- `@nectr remember forbid \"<text or /regex/>\" in \"<glob>\": <why>`: flag added lines that \
+contain the text in matching files, even without a model.";
+
+/// Answers a queued comment.
+#[derive(Clone)]
+pub struct AnswerComment {
+    pub payloads: Arc<dyn StoredPayloads>,
+    pub reader: Arc<dyn PayloadReader>,
+    pub code_host: Arc<dyn CodeHost>,
+    pub tokens: Arc<dyn RepositoryTokens>,
+    pub memory: Arc<dyn ProjectMemory>,
+    pub clock: Arc<dyn crate::clock::Clock>,
+}
+
+impl std::fmt::Debug for AnswerComment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnswerComment")
+    }
+}
+
+/// The comment a job is about, as the delivery gave it.
+struct Comment {
+    id: u64,
+    author: String,
+    association: Option<String>,
+    body: String,
+}
+
+fn comment_of(payload: &DeliveryPayload) -> Option<Comment> {
+    let c = payload.comment.as_ref()?;
+    Some(Comment {
+        id: c.id?,
+        author: c.author.clone().unwrap_or_else(|| "someone".to_owned()),
+        association: c.author_association.clone(),
+        body: c.body.clone()?,
+    })
+}
+
+impl AnswerComment {
+    /// What the comment asks, done: the reply to post and the run's figures.
+    async fn answer(
+        &self,
+        job: &Job,
+        comment: &Comment,
+    ) -> Result<(String, serde_json::Value), JobResult> {
+        let Some(command) = parse_command(&comment.body) else {
+            return Err(JobResult::Skipped {
+                reason: "the comment holds no command".into(),
+            });
+        };
+        if !may_command(comment.association.as_deref()) {
+            return Ok((
+                format!(
+                    "Thanks @{}! Only this repository's members and collaborators can give me \
+                     commands, so I have not done anything.",
+                    comment.author
+                ),
+                json!({"command": "refused", "association": comment.association}),
+            ));
+        }
+        let text = match command {
+            Command::Help { unknown } => {
+                let opening = unknown.map_or(String::new(), |w| {
+                    format!("I do not know the command `{w}`. ")
+                });
+                return Ok((format!("{opening}{HELP}"), json!({"command": "help"})));
+            }
+            Command::Remember(text) => text,
+        };
+        let (kind, content) = kind_and_content(&text);
+        if ForbidRule::looks_like_one(content)
+            && let Err(e) = ForbidRule::parse(0, content)
+        {
+            return Ok((
+                format!("I could not read that rule: {e}. Nothing was stored."),
+                json!({"command": "remember", "stored": false}),
+            ));
+        }
+        let source_ref = format!("comment {}", comment.id);
+        let new = NewMemory::new(
+            job.repository.clone(),
+            kind,
+            None,
+            None,
+            content,
+            MemorySource::Comment,
+            Some(source_ref.clone()),
+            MemoryStatus::Active,
+        );
+        let new = match new {
+            Ok(new) => new,
+            Err(e) => {
+                return Ok((
+                    format!("I could not remember that: {e}. {HELP}"),
+                    json!({"command": "remember", "stored": false}),
+                ));
+            }
+        };
+        let remembered = self
+            .memory
+            .remember(new, self.clock.now())
+            .await
+            .map_err(|e| JobResult::Transient {
+                error: format!("the project memory: {e}"),
+                retry_at: None,
+            })?;
+        let m = remembered.memory();
+        // A retry of this very comment finds its own memory: it still says "remembered".
+        let created = matches!(remembered, Remembered::Created(_))
+            || m.source_ref.as_deref() == Some(source_ref.as_str());
+        let rule_note = if ForbidRule::looks_like_one(&m.content) {
+            " The built-in reviewer checks it on added lines too."
+        } else {
+            ""
+        };
+        let reply = if created {
+            format!(
+                "Remembered as {} #{}: _{}_. It applies to this repository's next reviews.{rule_note}",
+                m.kind.as_str(),
+                m.id,
+                m.title
+            )
+        } else {
+            format!(
+                "I already remember this as {} #{} ({}).",
+                m.kind.as_str(),
+                m.id,
+                m.status.as_str()
+            )
+        };
+        Ok((
+            reply,
+            json!({"command": "remember", "stored": created, "memory_id": m.id, "kind": m.kind.as_str()}),
+        ))
+    }
+}
+
+#[async_trait]
+impl JobHandler for AnswerComment {
+    async fn handle(&self, job: &Job) -> JobResult {
+        let payload = match self.payloads.payload(job.event_id).await {
+            Ok(Some(payload)) => payload,
+            Ok(None) => {
+                return JobResult::Permanent {
+                    error: "the comment's delivery is no longer stored".into(),
+                };
+            }
+            Err(e) => {
+                return JobResult::Transient {
+                    error: e.to_string(),
+                    retry_at: None,
+                };
+            }
+        };
+        let Some(comment) = self
+            .reader
+            .read(payload.as_bytes())
+            .ok()
+            .as_ref()
+            .and_then(comment_of)
+        else {
+            return JobResult::Permanent {
+                error: "the stored delivery holds no comment".into(),
+            };
+        };
+        let (reply, mut result) = match self.answer(job, &comment).await {
+            Ok(answer) => answer,
+            Err(stopped) => return stopped,
+        };
+        let token = match self.tokens.token_for(&job.repository).await {
+            Ok(token) => token,
+            Err(e) => {
+                return JobResult::Transient {
+                    error: format!("the repository's token: {e}"),
+                    retry_at: None,
+                };
+            }
+        };
+        let reply = format!("> {}\n\n{reply}", quote_line(&comment.body));
+        match self
+            .code_host
+            .comment(token, &job.repository, job.pr_number, &reply)
+            .await
+        {
+            Ok(id) => {
+                result["reply_id"] = json!(id);
+                JobResult::Completed { result }
+            }
+            Err(e) => job_result_of(e),
+        }
+    }
+}
+
+/// The command's line, quoted in the reply (bounded).
+fn quote_line(body: &str) -> String {
+    let line = body
+        .lines()
+        .find(|l| l.trim_start().to_ascii_lowercase().starts_with(MENTION))
+        .unwrap_or("")
+        .trim();
+    line.chars().take(200).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_addressed_to_nectr_is_a_command() {
+        assert_eq!(
+            parse_command("@nectr remember forbid \"println!\" in \"src/**/*.rs\": use tracing"),
+            Some(Command::Remember(
+                "forbid \"println!\" in \"src/**/*.rs\": use tracing".into()
+            ))
+        );
+        assert_eq!(
+            parse_command("Thanks!\n\n@NECTR Remember decision: we keep SQLite\nfor dev."),
+            Some(Command::Remember(
+                "decision: we keep SQLite\nfor dev.".into()
+            ))
+        );
+        assert_eq!(
+            parse_command("@nectr"),
+            Some(Command::Help { unknown: None })
+        );
+        assert_eq!(
+            parse_command("@nectr frobnicate now"),
+            Some(Command::Help {
+                unknown: Some("frobnicate".into())
+            })
+        );
+        for not_one in [
+            "ask @nectr remember x",
+            "@nectrbot remember x",
+            "",
+            "remember x",
+        ] {
+            assert_eq!(parse_command(not_one), None, "{not_one}");
+        }
+    }
+
+    #[test]
+    fn only_members_may_command() {
+        for a in ["OWNER", "MEMBER", "COLLABORATOR", "member"] {
+            assert!(may_command(Some(a)), "{a}");
+        }
+        for a in [
+            Some("CONTRIBUTOR"),
+            Some("FIRST_TIME_CONTRIBUTOR"),
+            Some("NONE"),
+            None,
+        ] {
+            assert!(!may_command(a), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn a_prefix_names_the_kind_and_a_rule_is_the_default() {
+        assert_eq!(
+            kind_and_content("decision: we keep SQLite"),
+            (MemoryKind::Decision, "we keep SQLite")
+        );
+        assert_eq!(
+            kind_and_content("Pattern: errors are thiserror enums"),
+            (MemoryKind::Pattern, "errors are thiserror enums")
+        );
+        assert_eq!(
+            kind_and_content("use tracing"),
+            (MemoryKind::Rule, "use tracing")
+        );
+        assert_eq!(
+            kind_and_content("note: this is a rule"),
+            (MemoryKind::Rule, "note: this is a rule")
+        );
+        let forbid = r#"forbid "x" in "*": rule: no"#;
+        assert_eq!(kind_and_content(forbid), (MemoryKind::Rule, forbid));
+    }
+}
