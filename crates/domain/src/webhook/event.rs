@@ -368,6 +368,67 @@ mod tests {
         }
     }
 
+    fn comment_event(action: &str, body: &str, on_pr: bool, sender_kind: &str) -> WebhookEvent {
+        let payload = DeliveryPayload {
+            action: Some(action.into()),
+            repository: Some("acme/backend".into()),
+            sender: Some(PayloadSender {
+                login: Some("alice".into()),
+                kind: Some(sender_kind.into()),
+            }),
+            comment: Some(crate::webhook::payload::PayloadComment {
+                id: Some(1),
+                body: Some(body.into()),
+                author: Some("alice".into()),
+                author_association: Some("MEMBER".into()),
+            }),
+            issue: Some(crate::webhook::payload::PayloadIssue {
+                number: Some(7),
+                is_pull_request: on_pr,
+            }),
+            ..DeliveryPayload::default()
+        };
+        WebhookEvent::from_payload("issue_comment", &payload).unwrap()
+    }
+
+    #[test]
+    fn a_new_comment_addressing_nectr_on_a_pull_request_is_a_command() {
+        let decision = decide(
+            &comment_event("created", "@nectr remember x", true, "User"),
+            ReviewTriggers::default(),
+        );
+        assert_eq!(
+            decision,
+            Decision::Command {
+                repository: RepoFullName::parse("acme/backend").unwrap(),
+                pr_number: 7
+            }
+        );
+        for (event, why) in [
+            (
+                comment_event("edited", "@nectr remember x", true, "User"),
+                "only new comments are read for commands",
+            ),
+            (
+                comment_event("created", "@nectr remember x", false, "User"),
+                "comment is not on a pull request",
+            ),
+            (
+                comment_event("created", "thanks, nectr", true, "User"),
+                "comment does not address @nectr",
+            ),
+            (
+                comment_event("created", "@nectr remember x", true, "Bot"),
+                "sender 'alice' is a bot",
+            ),
+        ] {
+            assert_eq!(
+                decide(&event, ReviewTriggers::default()),
+                Decision::Ignore(why.into())
+            );
+        }
+    }
+
     #[test]
     fn other_events_are_ignored() {
         let payload = DeliveryPayload {
