@@ -145,17 +145,22 @@ mod tests {
     #[test]
     fn a_comment_delivery_reads_its_comment_and_whether_it_is_on_a_pull_request() {
         // GitHub's own examples: on an issue (octokit) and on a pull request (octocrab's capture).
-        let on_issue = include_bytes!("../../../tests/fixtures/corpus/github/issue_comment/created.json");
+        let on_issue =
+            include_bytes!("../../../tests/fixtures/corpus/github/issue_comment/created.json");
         let payload = GitHubPayloads.read(on_issue).unwrap();
         let comment = payload.comment.unwrap();
         assert_eq!(
-            (comment.author.as_deref(), comment.author_association.as_deref()),
+            (
+                comment.author.as_deref(),
+                comment.author_association.as_deref()
+            ),
             (Some("Codertocat"), Some("OWNER"))
         );
         assert!(comment.id.is_some() && comment.body.is_some());
         assert!(!payload.issue.unwrap().is_pull_request);
-        let on_pr =
-            include_bytes!("../../../tests/fixtures/corpus/github/issue_comment/octocrab.deleted.json");
+        let on_pr = include_bytes!(
+            "../../../tests/fixtures/corpus/github/issue_comment/octocrab.deleted.json"
+        );
         let issue = GitHubPayloads.read(on_pr).unwrap().issue.unwrap();
         assert_eq!((issue.number, issue.is_pull_request), (Some(5), true));
     }

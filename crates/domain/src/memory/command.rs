@@ -337,6 +337,22 @@ mod tests {
     }
 
     #[test]
+    fn nectr_s_own_replies_are_never_commands() {
+        // A reply is itself an `issue_comment` delivery: it must not command nectr again.
+        let quoted = format!(
+            "> {}\n\nRemembered as rule #1.",
+            quote_line("@nectr remember x")
+        );
+        for reply in [
+            HELP,
+            quoted.as_str(),
+            "Thanks @someone! Only this repository's members ...",
+        ] {
+            assert_eq!(parse_command(reply), None, "{reply}");
+        }
+    }
+
+    #[test]
     fn only_members_may_command() {
         for a in ["OWNER", "MEMBER", "COLLABORATOR", "member"] {
             assert!(may_command(Some(a)), "{a}");
