@@ -45,6 +45,10 @@ fn issue_delivery(action: &str, title: &str, at_ms: i64) -> Vec<u8> {
     payload.to_string().into_bytes()
 }
 
+/// A refused request: what it is, its headers and body, the status and the logged cause.
+type Case = (&'static str, Headers, Vec<u8>, u16, &'static str);
+type Headers = Vec<(&'static str, String)>;
+
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
@@ -202,13 +206,13 @@ async fn forged_stale_and_malformed_linear_requests_are_refused_and_logged(backe
     };
     let fresh = issue_delivery("create", "t", now_ms());
     let headers = |body: &[u8]| linear_headers(&delivery_id(), body);
-    let without = |body: &[u8], name: &str| -> Vec<(&'static str, String)> {
+    let without = |body: &[u8], name: &str| -> Headers {
         headers(body)
             .into_iter()
             .filter(|(n, _)| *n != name)
             .collect()
     };
-    let with = |body: &[u8], name: &str, value: String| -> Vec<(&'static str, String)> {
+    let with = |body: &[u8], name: &str, value: String| -> Headers {
         headers(body)
             .into_iter()
             .map(|(n, v)| {
@@ -224,7 +228,7 @@ async fn forged_stale_and_malformed_linear_requests_are_refused_and_logged(backe
     let future = issue_delivery("create", "t", now_ms() + 120_000);
     let no_timestamp = br#"{"action":"create","type":"Issue","data":{}}"#.to_vec();
     let big = vec![b' '; 1024 * 1024 + 1];
-    let cases: Vec<(&str, Vec<(&'static str, String)>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "no signature",
             without(&fresh, "Linear-Signature"),
