@@ -10,6 +10,7 @@ mod m20261206_000004_retention;
 mod m20261206_000005_graph;
 mod m20261206_000006_job_kinds;
 mod m20261206_000007_memory;
+mod m20261206_000008_controls;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000005_graph::Migration),
             Box::new(m20261206_000006_job_kinds::Migration),
             Box::new(m20261206_000007_memory::Migration),
+            Box::new(m20261206_000008_controls::Migration),
         ]
     }
 }

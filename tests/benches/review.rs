@@ -105,6 +105,7 @@ fn job() -> Job {
         repository: RepoFullName::parse(REPO).unwrap(),
         pr_number: 7,
         head_sha: Some(HeadSha::parse(SHA).unwrap()),
+        action: Some("opened".into()),
         lease_expires_at: Utc::now(),
     }
 }
@@ -137,6 +138,7 @@ fn in_memory_host(files: usize) -> MockCodeHost {
             changed_files: 0,
             additions: 0,
             deletions: 0,
+            labels: Vec::new(),
         })
     });
     host.expect_token_owner().returning(|_| Ok(None));

@@ -491,9 +491,12 @@ impl FakeGitHub {
         self.keep_reviews(repo, number, Vec::new()).await;
     }
 
-    /// Accepts `POST /repos/{repo}/issues/{number}/comments` as GitHub does (`201` with the new
-    /// comment's id, from 9000).
+    /// Keeps a pull request's conversation as GitHub does: `POST …/issues/{number}/comments`
+    /// creates a comment (`201`, ids from 9000, written by `nectr-bot`), `GET` lists them,
+    /// `PATCH …/issues/comments/{id}` edits one, and reactions on comments are accepted.
     pub async fn accept_comments(&self, repo: &str, number: u64) {
+        let comments: Arc<Mutex<Vec<Value>>> = Arc::default();
+        let (created, listed, edited) = (comments.clone(), comments.clone(), comments);
         let next = Arc::new(Mutex::new(9000u64));
         Mock::given(method("POST"))
             .and(path(format!("/repos/{repo}/issues/{number}/comments")))
@@ -501,13 +504,96 @@ impl FakeGitHub {
                 let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
                 let mut id = next.lock().unwrap();
                 *id += 1;
-                ResponseTemplate::new(201).set_body_json(json!({
+                let comment = json!({
                     "id": *id, "body": body["body"], "user": {"login": "nectr-bot", "type": "User"},
                     "author_association": "MEMBER",
-                }))
+                });
+                created.lock().unwrap().push(comment.clone());
+                ResponseTemplate::new(201).set_body_json(comment)
             })
             .mount(&self.server)
             .await;
+        Mock::given(method("GET"))
+            .and(path(format!("/repos/{repo}/issues/{number}/comments")))
+            .respond_with(move |_: &Request| {
+                ResponseTemplate::new(200)
+                    .set_body_json(Value::Array(listed.lock().unwrap().clone()))
+            })
+            .mount(&self.server)
+            .await;
+        Mock::given(method("PATCH"))
+            .and(path_regex(format!(
+                r"^/repos/{repo}/issues/comments/[0-9]+$"
+            )))
+            .respond_with(move |req: &Request| {
+                let id: u64 = req
+                    .url
+                    .path()
+                    .rsplit('/')
+                    .next()
+                    .and_then(|id| id.parse().ok())
+                    .unwrap_or(0);
+                let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+                let mut comments = edited.lock().unwrap();
+                match comments.iter_mut().find(|c| c["id"] == id) {
+                    Some(comment) => {
+                        comment["body"] = body["body"].clone();
+                        ResponseTemplate::new(200).set_body_json(comment.clone())
+                    }
+                    None => {
+                        ResponseTemplate::new(404).set_body_json(json!({"message": "Not Found"}))
+                    }
+                }
+            })
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path_regex(format!(
+                r"^/repos/{repo}/issues/comments/[0-9]+/reactions$"
+            )))
+            .respond_with(
+                ResponseTemplate::new(201).set_body_json(json!({"id": 1, "content": "eyes"})),
+            )
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The comments of a pull request's conversation as they are now (edits applied).
+    pub async fn current_comments(&self, repo: &str, number: u64) -> Vec<Value> {
+        let response = reqwest::get(format!(
+            "{}/repos/{repo}/issues/{number}/comments",
+            self.url()
+        ))
+        .await
+        .expect("list comments");
+        response.json().await.unwrap_or_default()
+    }
+
+    /// Accepts commit statuses on any commit of `repo` (`POST /repos/{repo}/statuses/{sha}`).
+    pub async fn accept_statuses(&self, repo: &str) {
+        Mock::given(method("POST"))
+            .and(path_regex(format!(r"^/repos/{repo}/statuses/[0-9a-f]+$")))
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .set_body_json(json!({"id": 1, "context": "nectr/review"})),
+            )
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The `(state, description)` of every status set on `sha`, in order.
+    pub async fn statuses(&self, repo: &str, sha: &str) -> Vec<(String, String)> {
+        self.requests("POST", &format!("/repos/{repo}/statuses/{sha}"))
+            .await
+            .iter()
+            .filter_map(|r| {
+                let body: Value = serde_json::from_slice(&r.body).ok()?;
+                Some((
+                    body["state"].as_str()?.to_owned(),
+                    body["description"].as_str().unwrap_or("").to_owned(),
+                ))
+            })
+            .collect()
     }
 
     /// The bodies of the comments posted in a pull request's conversation, in order.

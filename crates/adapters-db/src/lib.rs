@@ -4,6 +4,7 @@
 //! PostgreSQL (production). Its tables are its own: other crates see ports and domain values.
 
 mod accounts;
+mod controls;
 mod deliveries;
 // The tables are this crate's own: other crates see ports. Black-box tests read rows through them
 // with the `test-support` feature.

@@ -26,6 +26,7 @@ struct Claimed {
     head_sha: Option<String>,
     lease_expires_at: Option<DateTime<Utc>>,
     job: String,
+    action: Option<String>,
 }
 
 impl Claimed {
@@ -44,6 +45,7 @@ impl Claimed {
             repository: RepoFullName::parse(self.repository.as_deref()?).ok()?,
             pr_number: u64::try_from(self.pr_number?).ok()?,
             head_sha,
+            action: self.action.clone(),
             lease_expires_at,
         })
     }
@@ -139,7 +141,7 @@ impl ReviewQueue for Db {
              lease_expires_at = $2, updated_at = $3 \
              WHERE id IN (SELECT id FROM events WHERE {from} AND run_at <= $3 \
                           ORDER BY run_at, id LIMIT $4 {lock}) \
-             RETURNING id, attempts, repository, pr_number, head_sha, lease_expires_at, job"
+             RETURNING id, attempts, repository, pr_number, head_sha, lease_expires_at, job, action"
         );
         let mut values = vec![
             worker.into(),

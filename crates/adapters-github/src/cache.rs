@@ -126,6 +126,7 @@ mod tests {
             changed_files: 0,
             additions: 0,
             deletions: 0,
+            labels: Vec::new(),
         }
     }
 

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use base64::Engine;
 use domain::codehost::{AccessToken, CodeHostError, CodeHostResult};
 use domain::review::codehost::{
-    ChangedFile, CodeHost, Comparison, FileContent, Issue, NewReview, Posted, PullRequest, Review,
-    ReviewVerdict,
+    ChangedFile, CodeHost, CommitStatus, Comparison, FileContent, Issue, IssueComment, NewReview,
+    Posted, PullRequest, Review, ReviewVerdict,
 };
 use domain::webhook::values::RepoFullName;
 use http::Method;
@@ -323,6 +323,88 @@ impl CodeHost for GitHub {
             .call("get issue", token.as_ref(), Method::GET, &path, None, JSON)
             .await?;
         Ok(reply.json::<wire::WireIssue>("get issue")?.into())
+    }
+
+    async fn set_status(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        sha: &str,
+        status: &CommitStatus,
+    ) -> CodeHostResult<()> {
+        let description: String = status.description.chars().take(140).collect();
+        let mut body = json!({
+            "state": status.state.as_str(),
+            "context": status.context,
+            "description": description,
+        });
+        if let Some(url) = &status.target_url {
+            body["target_url"] = json!(url);
+        }
+        let path = format!("{}/statuses/{}", repo_path(repo), encode_path(sha));
+        self.call(
+            "set commit status",
+            token.as_ref(),
+            Method::POST,
+            &path,
+            Some(&body),
+            JSON,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn issue_comments(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<Vec<IssueComment>> {
+        let path = format!("{}/issues/{number}/comments", repo_path(repo));
+        self.list::<wire::WireComment, _>("list comments", token.as_ref(), &path)
+            .await
+    }
+
+    async fn update_comment(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        comment_id: u64,
+        body: &str,
+    ) -> CodeHostResult<()> {
+        let path = format!("{}/issues/comments/{comment_id}", repo_path(repo));
+        let payload = json!({ "body": body });
+        self.call(
+            "update comment",
+            token.as_ref(),
+            Method::PATCH,
+            &path,
+            Some(&payload),
+            JSON,
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn react(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        comment_id: u64,
+        content: &str,
+    ) -> CodeHostResult<()> {
+        let path = format!("{}/issues/comments/{comment_id}/reactions", repo_path(repo));
+        let payload = json!({ "content": content });
+        self.call(
+            "react",
+            token.as_ref(),
+            Method::POST,
+            &path,
+            Some(&payload),
+            JSON,
+        )
+        .await?;
+        Ok(())
     }
 
     async fn comment(

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::accounts::github::{GitHubUser, Repository};
 use domain::codehost::CodeHostError;
 use domain::review::codehost::{
-    ChangedFile, Comparison, Issue, Posted, PullRequest, PullRequestState, Review,
+    ChangedFile, Comparison, Issue, IssueComment, Posted, PullRequest, PullRequestState, Review,
 };
 use domain::webhook::values::HeadSha;
 use serde::Deserialize;
@@ -39,7 +39,14 @@ pub(crate) struct Ref {
 }
 
 #[derive(Debug, Deserialize)]
+pub(crate) struct Label {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
 pub(crate) struct Pull {
+    #[serde(default)]
+    pub labels: Vec<Label>,
     pub number: u64,
     pub title: String,
     pub body: Option<String>,
@@ -89,6 +96,7 @@ impl TryFrom<Pull> for PullRequest {
             changed_files: p.changed_files,
             additions: p.additions,
             deletions: p.deletions,
+            labels: p.labels.into_iter().map(|l| l.name).collect(),
         })
     }
 }
@@ -245,6 +253,24 @@ impl From<Repo> for Repository {
             default_branch: r.default_branch,
             html_url: r.html_url,
             admin: r.permissions.unwrap_or_default().admin,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireComment {
+    pub id: u64,
+    pub user: Option<User>,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+impl From<WireComment> for IssueComment {
+    fn from(c: WireComment) -> Self {
+        Self {
+            id: c.id,
+            author: c.user.map(|u| u.login).unwrap_or_default(),
+            body: c.body.unwrap_or_default(),
         }
     }
 }

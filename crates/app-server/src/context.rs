@@ -9,7 +9,7 @@ use adapters_db::Db;
 use adapters_github::{GitHub, GitHubPayloads};
 use domain::clock::SystemClock;
 use domain::memory::command::AnswerComment;
-use domain::review::ReviewSources;
+use domain::review::{ReviewControls, ReviewSources};
 use domain::tickets::{CachedTickets, ErrorTracker, TicketSource};
 use domain::webhook::linear::LinearIngest;
 
@@ -45,6 +45,28 @@ pub fn review_sources(settings: &Settings, db: &Db) -> Result<ReviewSources, Sta
         errors,
         auto_accept: context.auto_accept.clone(),
     })
+}
+
+/// The team's controls every review applies: `.nectr.toml` over the installation's defaults, the
+/// `nectr/review` commit status (linking to the event in the management API), one summary comment,
+/// costs and budgets.
+pub fn review_controls(settings: &Settings, db: &Db) -> ReviewControls {
+    let triggers = settings.ingest_policy().triggers;
+    ReviewControls {
+        config: true,
+        defaults: Some(Arc::new(db.clone())),
+        triggers,
+        statuses: true,
+        status_url: settings
+            .server
+            .backend_url
+            .as_ref()
+            .map(|base| format!("{base}/api/v1/events")),
+        max_attempts: settings.queue.retry.max_attempts,
+        summary: true,
+        prices: settings.context.prices.clone(),
+        usage: Some(Arc::new(db.clone())),
+    }
 }
 
 /// Answers `@nectr` commands in pull requests' comments, replying through `github`.

@@ -159,7 +159,8 @@ pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, 
                 settings.review.budget,
                 graph.clone(),
             )
-            .with_sources(sources),
+            .with_sources(sources)
+            .with_controls(crate::context::review_controls(settings, db)),
         ),
         index: Arc::new(IndexMergedPullRequest::new(github.clone(), tokens, graph)),
         command: Arc::new(crate::context::answer_comment(github, db)),

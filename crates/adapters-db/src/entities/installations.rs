@@ -22,6 +22,12 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub previous_webhook_secret: Option<String>,
     pub previous_secret_expires_at: Option<DateTimeUtc>,
+    /// The owner's default `.nectr.toml` (TOML text) for this repository.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub review_defaults: Option<String>,
+    /// The delivery filters in force (JSON), none when unset.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub delivery_filters: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

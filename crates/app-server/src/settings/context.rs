@@ -1,4 +1,4 @@
-//! The context section: project memory, Linear and Sentry. All optional: without them reviews run
+//! The context section: project memory, Linear and Sentry, and model prices. All optional: without them reviews run
 //! on the code alone (the project memory, in nectr's own database, is always on).
 
 use std::collections::HashMap;
@@ -7,7 +7,7 @@ use std::time::Duration;
 use adapters_ai::linear::DEFAULT_LINEAR_API_URL;
 use adapters_ai::sentry::{DEFAULT_SENTRY_URL, parse_projects};
 use adapters_ai::{LinearConfig, SentryConfig};
-use domain::review::AutoAccept;
+use domain::review::{AutoAccept, PriceTable};
 use domain::webhook::values::WebhookSecret;
 use secrecy::SecretString;
 
@@ -29,6 +29,8 @@ pub struct ContextSettings {
     pub linear_webhook_secret: Option<WebhookSecret>,
     /// `SENTRY_AUTH_TOKEN` with `SENTRY_ORG`, `SENTRY_PROJECTS` and `SENTRY_URL`.
     pub sentry: Option<SentryConfig>,
+    /// `MODEL_PRICES=model=in/out,…` (dollars per million tokens) over the built-in table.
+    pub prices: PriceTable,
 }
 
 fn team_keys(vars: &Vars) -> Result<Vec<String>, SettingsError> {
@@ -108,5 +110,7 @@ pub(super) fn context(vars: &Vars) -> Result<ContextSettings, SettingsError> {
         linear_team_keys: team_keys(vars)?,
         linear_webhook_secret,
         sentry: sentry(vars, timeout)?,
+        prices: PriceTable::parse_over_defaults(&vars.get("MODEL_PRICES").unwrap_or_default())
+            .map_err(|e| invalid("MODEL_PRICES", e))?,
     })
 }

@@ -52,6 +52,8 @@ pub struct Job {
     /// The head commit a review or an index job is about; `None` for a command (a comment names
     /// no commit).
     pub head_sha: Option<HeadSha>,
+    /// The delivery's action (`opened`, `synchronize`, `created`, ...).
+    pub action: Option<String>,
     pub lease_expires_at: DateTime<Utc>,
 }
 

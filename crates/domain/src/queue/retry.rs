@@ -111,6 +111,7 @@ mod tests {
             repository: RepoFullName::parse("acme/api").unwrap(),
             pr_number: 3,
             head_sha: Some(HeadSha::parse("0123456789abcdef0123456789abcdef01234567").unwrap()),
+            action: Some("opened".into()),
             lease_expires_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 5, 0).unwrap(),
         }
     }

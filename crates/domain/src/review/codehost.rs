@@ -32,6 +32,8 @@ pub struct PullRequest {
     pub changed_files: u64,
     pub additions: u64,
     pub deletions: u64,
+    /// The labels' names.
+    pub labels: Vec<String>,
 }
 
 /// One file of a pull request or comparison. `patch` is absent for binary and very large files.
@@ -145,6 +147,45 @@ pub struct Issue {
     pub html_url: String,
 }
 
+/// A commit status's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusState {
+    Pending,
+    Success,
+    Failure,
+    Error,
+}
+
+impl StatusState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// A commit status to set (`POST /repos/{o}/{r}/statuses/{sha}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitStatus {
+    pub state: StatusState,
+    /// `nectr/review`.
+    pub context: String,
+    /// At most 140 characters (GitHub's limit; longer is cut).
+    pub description: String,
+    pub target_url: Option<String>,
+}
+
+/// A comment in a pull request's conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueComment {
+    pub id: u64,
+    pub author: String,
+    pub body: String,
+}
+
 /// Reading pull requests, their files and issues, and posting reviews. Every call runs with `token`
 /// (the connecting user's) when given, else with the configured fallback (`GITHUB_PAT`); with neither,
 /// unauthenticated.
@@ -228,6 +269,38 @@ pub trait CodeHost: Send + Sync {
         repo: &RepoFullName,
         number: u64,
     ) -> CodeHostResult<Issue>;
+    /// Sets a commit status on `sha`.
+    async fn set_status(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        sha: &str,
+        status: &CommitStatus,
+    ) -> CodeHostResult<()>;
+    /// Every comment in the conversation of issue or pull request `number`, all pages, oldest
+    /// first.
+    async fn issue_comments(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+    ) -> CodeHostResult<Vec<IssueComment>>;
+    /// Replaces the body of comment `comment_id`.
+    async fn update_comment(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        comment_id: u64,
+        body: &str,
+    ) -> CodeHostResult<()>;
+    /// Adds a reaction (`eyes`, `+1`, ...) to comment `comment_id`.
+    async fn react(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        comment_id: u64,
+        content: &str,
+    ) -> CodeHostResult<()>;
     /// Posts `body` as a comment in the conversation of issue or pull request `number`; returns
     /// the comment's id.
     async fn comment(

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use crate::codehost::CodeHostError;
 use crate::knowledge::ReviewContext;
 use crate::review::budget::{Plan, plan};
+use crate::review::config::RepoConfig;
 use crate::review::context::{
     INSTRUCTION_FILES, MAX_CONTEXT_CHARS, linked_issue_numbers, truncate,
 };
@@ -77,6 +78,7 @@ impl ReviewPullRequest {
         &self,
         target: &Target,
         history: &History,
+        config: &RepoConfig,
     ) -> Result<Gathered, Stop> {
         let changed = self
             .code_host
@@ -94,13 +96,17 @@ impl ReviewPullRequest {
         let (scope, files) = self
             .scope(target, history.last_reviewed.as_deref(), pr_files)
             .await?;
+        // `[paths]`: left out files are named in the review, with the reason.
+        let (files, excluded): (Vec<FileDiff>, Vec<FileDiff>) = files
+            .into_iter()
+            .partition(|f| config.path_excluded(f.path()).is_none());
         let pr = &target.pr;
         let mut request = ReviewRequest {
             title: pr.title.clone(),
             description: pr.body.clone().filter(|b| !b.trim().is_empty()),
             files: Vec::new(),
             linked_issues: self.linked_issues(target).await?,
-            instructions: self.instructions(target).await?,
+            instructions: self.instructions(target, config).await?,
             focus: None,
             incremental_since: match &scope {
                 ReviewScope::Since { since } => Some(since.clone()),
@@ -110,13 +116,18 @@ impl ReviewPullRequest {
             ..ReviewRequest::default()
         };
         sourced.fill(&mut request);
+        let mut plan = plan(
+            files,
+            self.budget.fitting(self.reviewer.context_tokens().await),
+        );
+        plan.not_covered.extend(excluded.iter().map(|f| {
+            let why = config.path_excluded(f.path()).unwrap_or_default();
+            (f.path().to_owned(), why.to_owned())
+        }));
         Ok(Gathered {
             scope,
             lines,
-            plan: plan(
-                files,
-                self.budget.fitting(self.reviewer.context_tokens().await),
-            ),
+            plan,
             request,
             context,
             paths,
@@ -223,15 +234,37 @@ impl ReviewPullRequest {
     }
 
     /// The repository's review instructions, from the base branch (so a pull request cannot rewrite
-    /// the rules it is reviewed by).
-    async fn instructions(&self, target: &Target) -> Result<Option<String>, Stop> {
+    /// the rules it is reviewed by). With `.nectr.toml` read, every file its `[instructions] files`
+    /// names that exists, and its `text`; else the first of [`INSTRUCTION_FILES`] that exists.
+    async fn instructions(
+        &self,
+        target: &Target,
+        config: &RepoConfig,
+    ) -> Result<Option<String>, Stop> {
         let pr = &target.pr;
         let base = if pr.base_sha.is_empty() {
             &pr.base_ref
         } else {
             &pr.base_sha
         };
-        for path in INSTRUCTION_FILES {
+        let (files, all): (Vec<&str>, bool) = if self.controls.config {
+            (
+                config
+                    .instruction_files
+                    .iter()
+                    .map(String::as_str)
+                    .collect(),
+                true,
+            )
+        } else {
+            (INSTRUCTION_FILES.to_vec(), false)
+        };
+        let mut parts: Vec<(Option<&str>, String)> = config
+            .instructions_text
+            .iter()
+            .map(|t| (None, t.clone()))
+            .collect();
+        for path in files {
             match self
                 .code_host
                 .file_content(target.token.clone(), &target.repo, path, base)
@@ -239,12 +272,28 @@ impl ReviewPullRequest {
             {
                 Ok(file) => {
                     let text = String::from_utf8_lossy(&file.bytes);
-                    return Ok(Some(truncate(text.trim(), MAX_CONTEXT_CHARS)));
+                    let text = truncate(text.trim(), MAX_CONTEXT_CHARS);
+                    parts.push((Some(path), text));
+                    if !all {
+                        break;
+                    }
                 }
                 Err(e) if e.is_retryable() => return Err(stop(e)),
                 Err(_) => {}
             }
         }
-        Ok(None)
+        // One source reads as it is; several are each named.
+        let joined = match parts.as_slice() {
+            [(_, text)] => text.clone(),
+            _ => parts
+                .iter()
+                .map(|(path, text)| match path {
+                    Some(path) => format!("From {path}:\n{text}"),
+                    None => format!("From .nectr.toml:\n{text}"),
+                })
+                .collect::<Vec<_>>()
+                .join("\n\n"),
+        };
+        Ok((!joined.is_empty()).then(|| truncate(&joined, 2 * MAX_CONTEXT_CHARS)))
     }
 }

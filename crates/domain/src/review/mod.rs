@@ -8,7 +8,9 @@ pub mod agents;
 pub mod budget;
 pub mod classify;
 pub mod codehost;
+pub mod config;
 pub mod context;
+pub mod controls;
 pub mod diff;
 mod gather;
 pub mod model;
@@ -20,6 +22,7 @@ pub mod service;
 pub mod sources;
 
 pub use codehost::CodeHost;
+pub use controls::{PriceTable, RepoDefaults, ReviewControls, UsageStore};
 pub use model::{
     Category, Finding, Focus, LinkedIssue, ReviewDraft, ReviewError, ReviewRequest, Reviewer,
     Severity, Usage,

@@ -22,8 +22,11 @@ use crate::queue::outcome::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
 use crate::review::budget::{Budget, Plan};
 use crate::review::codehost::CodeHost;
+use crate::review::codehost::{CommitStatus, ReviewVerdict, StatusState};
+use crate::review::controls::{ReviewControls, STATUS_CONTEXT};
 use crate::review::diff::FileDiff;
 use crate::review::gather::{Gathered, ReviewScope};
+use crate::review::model::Severity;
 use crate::review::post::Posting;
 use crate::review::prepare::{History, Target};
 use crate::review::render::fingerprint;
@@ -42,6 +45,8 @@ pub struct ReviewPullRequest {
     pub(super) graph: Arc<dyn KnowledgeGraph>,
     /// Project memory, tickets and production errors (none by default).
     pub(super) sources: ReviewSources,
+    /// `.nectr.toml`, commit statuses, the summary comment, budgets (all off by default).
+    pub(super) controls: ReviewControls,
 }
 
 impl std::fmt::Debug for ReviewPullRequest {
@@ -87,7 +92,16 @@ impl ReviewPullRequest {
             budget,
             graph,
             sources: ReviewSources::default(),
+            controls: ReviewControls::default(),
         }
+    }
+
+    /// The same, applying the team's controls: `.nectr.toml`, the commit status, one summary
+    /// comment, budgets.
+    #[must_use]
+    pub fn with_controls(mut self, controls: ReviewControls) -> Self {
+        self.controls = controls;
+        self
     }
 
     /// The same, given the project memory, tickets and production errors as context (each
@@ -101,20 +115,122 @@ impl ReviewPullRequest {
     async fn run(&self, job: &Job) -> Result<JobResult, Stop> {
         let started = Instant::now();
         let target = self.prepare(job).await?;
+        let loaded = self.load_config(&target).await?;
+        let skip = loaded
+            .applies
+            .then(|| loaded.config.skip_reason(&target.pr, job.action.as_deref()))
+            .flatten();
+        if let Some(reason) = skip {
+            // An action the repository does not review is no review asked for: no status.
+            if !reason.contains("review.on") {
+                let description = format!("Skipped: {reason}");
+                self.set_status(&target, job.event_id, StatusState::Error, &description)
+                    .await;
+            }
+            return Ok(JobResult::Skipped { reason });
+        }
+        if let Some(reason) = self.budget_spent(&target, &loaded.config).await {
+            let description = "Skipped: the monthly budget ([budget] in .nectr.toml) is exhausted";
+            self.set_status(&target, job.event_id, StatusState::Error, description)
+                .await;
+            return Ok(JobResult::Skipped { reason });
+        }
         let history = self.history(&target, job.event_id).await?;
-        let gathered = self.gather(&target, &history).await?;
-        let reviewed = self.review(&gathered, &history).await?;
+        self.set_status(
+            &target,
+            job.event_id,
+            StatusState::Pending,
+            "nectr is reviewing this commit",
+        )
+        .await;
+        let gathered = self.gather(&target, &history, &loaded.config).await?;
+        let mut reviewed = self.review(&gathered, &history).await?;
+        let left_out = loaded.config.keep_findings(&mut reviewed.draft.findings);
+        let notes = loaded.notes();
+        if !notes.is_empty() {
+            let list: Vec<String> = notes.iter().map(|n| format!("- {n}")).collect();
+            reviewed.draft.summary = format!(
+                "{}\n\n**Configuration** (`.nectr.toml`)\n\n{}",
+                reviewed.draft.summary,
+                list.join("\n")
+            );
+        }
         let posting = self
             .post(&target, &history, &gathered, &reviewed.draft, job.event_id)
             .await
             .map_err(stop)?;
+        let (state, description) = match posting.review.event {
+            ReviewVerdict::RequestChanges => (
+                StatusState::Failure,
+                "nectr requests changes: critical findings".to_owned(),
+            ),
+            _ => (
+                StatusState::Success,
+                format!(
+                    "nectr reviewed: {} finding(s)",
+                    reviewed.draft.findings.len()
+                ),
+            ),
+        };
+        self.set_status(&target, job.event_id, state, &description)
+            .await;
         self.index(&target, &gathered, &posting).await;
         let proposed = self.sources.keep_proposals(&target, &reviewed.draft).await;
+        let draft = &reviewed.draft;
+        let cost = self
+            .record_usage(&target.repo, draft.model.as_deref(), draft.usage)
+            .await;
+        let summary = summary_comment(&gathered, draft, &posting, cost);
+        if let Err(e) = self
+            .write_summary(&target, history.owner.as_deref(), &summary)
+            .await
+        {
+            tracing::warn!(error = %e, "could not write the summary comment");
+        }
         let mut result = self.record(&gathered, &reviewed, &posting, started);
         if let JobResult::Completed { result } = &mut result {
             result["memories_proposed"] = json!(proposed);
+            result["findings_left_out_by_config"] = json!(left_out);
+            result["config_error"] = json!(loaded.error.as_ref().map(ToString::to_string));
+            result["config_warnings"] = json!(loaded.config.warnings);
+            result["cost_usd"] = json!(cost);
         }
         Ok(result)
+    }
+
+    /// After a run that failed for good (a permanent failure, or the last attempt): the `error`
+    /// status, so a failed review never looks like a passed one.
+    async fn settle_failure(&self, job: &Job, result: &JobResult) {
+        let why = match result {
+            JobResult::Permanent { error } => error.clone(),
+            JobResult::Transient { error, .. }
+                if self.controls.max_attempts > 0 && job.attempts >= self.controls.max_attempts =>
+            {
+                format!("failed after {} attempts: {error}", job.attempts)
+            }
+            _ => return,
+        };
+        let (Some(sha), true) = (&job.head_sha, self.controls.statuses) else {
+            return;
+        };
+        let token = self.tokens.token_for(&job.repository).await.ok().flatten();
+        let status = CommitStatus {
+            state: StatusState::Error,
+            context: STATUS_CONTEXT.to_owned(),
+            description: format!("Review failed: {why}").chars().take(140).collect(),
+            target_url: self
+                .controls
+                .status_url
+                .as_ref()
+                .map(|base| format!("{base}/{}", job.event_id)),
+        };
+        if let Err(e) = self
+            .code_host
+            .set_status(token, &job.repository, sha.as_str(), &status)
+            .await
+        {
+            tracing::warn!(error = %e, "could not set the error status");
+        }
     }
 
     /// Stage 3: every chunk of the plan reviewed, the scope said in the summary, and what an
@@ -351,13 +467,56 @@ pub(super) fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
+/// The one summary comment's text: verdict, what was covered, the findings by severity, the files
+/// not reviewed, and the cost.
+fn summary_comment(
+    gathered: &Gathered,
+    draft: &ReviewDraft,
+    posting: &Posting,
+    cost: Option<f64>,
+) -> String {
+    let count = |s: Severity| draft.findings.iter().filter(|f| f.severity == s).count();
+    let verdict = match posting.review.event {
+        ReviewVerdict::RequestChanges => "changes requested",
+        _ => "commented",
+    };
+    let scope = match &gathered.scope {
+        ReviewScope::Since { since } => format!("the commits since `{}`", short(since)),
+        ReviewScope::Full { .. } => "the whole pull request".to_owned(),
+    };
+    let cost = match cost {
+        Some(usd) => format!("${usd:.4}"),
+        None => "unknown (no price for this model)".to_owned(),
+    };
+    format!(
+        "### nectr review summary\n\n\
+         | | |\n|---|---|\n\
+         | Verdict | {verdict} at `{}` |\n\
+         | Covered | {} file(s), {scope} |\n\
+         | Findings | {} critical, {} warning(s), {} note(s) |\n\
+         | Not reviewed | {} file(s) |\n\
+         | Cost | {} input + {} output tokens, {cost} |\n\n\
+         _Edited on every review; the review itself has the details._",
+        short(posting.review.commit_id.as_str()),
+        gathered.plan.files(),
+        count(Severity::Critical),
+        count(Severity::Warning),
+        count(Severity::Info),
+        draft.not_covered.len(),
+        draft.usage.input_tokens,
+        draft.usage.output_tokens,
+    )
+}
+
 #[async_trait]
 impl JobHandler for ReviewPullRequest {
     async fn handle(&self, job: &Job) -> JobResult {
-        match self.run(job).await {
+        let result = match self.run(job).await {
             Ok(result) => result,
             Err(stopped) => *stopped,
-        }
+        };
+        self.settle_failure(job, &result).await;
+        result
     }
 }
 

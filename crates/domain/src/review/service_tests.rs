@@ -28,6 +28,7 @@ fn job() -> Job {
         repository: RepoFullName::parse("acme/web").unwrap(),
         pr_number: 3,
         head_sha: Some(HeadSha::parse(SHA).unwrap()),
+        action: Some("opened".into()),
         lease_expires_at: Utc::now(),
     }
 }
@@ -49,6 +50,7 @@ fn pr(author: &str, body: &str) -> PullRequest {
         changed_files: 1,
         additions: 3,
         deletions: 0,
+        labels: Vec::new(),
     }
 }
 

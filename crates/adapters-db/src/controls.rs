@@ -1,0 +1,128 @@
+//! The team's controls in nectr's database: an installation's default `.nectr.toml`, and what
+//! reviews cost per repository and month (`review_usage`, added to with one upsert per review).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::review::{RepoDefaults, UsageStore};
+use domain::webhook::values::RepoFullName;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
+};
+
+use crate::entities::installations::{self, Column};
+use crate::{Db, DbError};
+
+/// `YYYY-MM` of a month's first instant.
+fn month_key(month: DateTime<Utc>) -> String {
+    month.format("%Y-%m").to_string()
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Spent {
+    tokens: i64,
+    usd: f64,
+}
+
+impl Db {
+    /// Sets (or with `None` clears) the active installation's default `.nectr.toml` for
+    /// `repository`; `false` when it has no active installation.
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    pub async fn set_review_defaults(
+        &self,
+        repository: &RepoFullName,
+        text: Option<&str>,
+    ) -> domain::Result<bool> {
+        let updated = installations::Entity::update_many()
+            .col_expr(
+                Column::ReviewDefaults,
+                sea_orm::sea_query::Expr::value(text.map(str::to_owned)),
+            )
+            .col_expr(
+                Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(Column::RepoKey.eq(repository.key()))
+            .filter(Column::IsActive.eq(true))
+            .exec(&self.writer)
+            .await
+            .map_err(DbError::Query)?;
+        Ok(updated.rows_affected == 1)
+    }
+}
+
+#[async_trait]
+impl RepoDefaults for Db {
+    async fn defaults(&self, repository: &RepoFullName) -> domain::Result<Option<String>> {
+        let text = installations::Entity::find()
+            .select_only()
+            .column(Column::ReviewDefaults)
+            .filter(Column::RepoKey.eq(repository.key()))
+            .filter(Column::IsActive.eq(true))
+            .into_tuple::<Option<String>>()
+            .one(&self.reader)
+            .await
+            .map_err(DbError::Query)?;
+        Ok(text.flatten())
+    }
+}
+
+#[async_trait]
+impl UsageStore for Db {
+    async fn add_usage(
+        &self,
+        repository: &RepoFullName,
+        month: DateTime<Utc>,
+        tokens: u64,
+        usd: f64,
+    ) -> domain::Result<()> {
+        let backend = self.backend();
+        let sql = "INSERT INTO review_usage (repo_key, month, reviews, tokens, usd) \
+                   VALUES ($1, $2, 1, $3, $4) \
+                   ON CONFLICT (repo_key, month) DO UPDATE SET reviews = review_usage.reviews + 1, \
+                   tokens = review_usage.tokens + excluded.tokens, usd = review_usage.usd + excluded.usd";
+        let sql = if backend == sea_orm::DbBackend::Sqlite {
+            sql.replace('$', "?")
+        } else {
+            sql.to_owned()
+        };
+        let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
+        self.writer
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [
+                    repository.key().into(),
+                    month_key(month).into(),
+                    tokens.into(),
+                    usd.into(),
+                ],
+            ))
+            .await
+            .map_err(DbError::Query)?;
+        Ok(())
+    }
+
+    async fn month_usage(
+        &self,
+        repository: &RepoFullName,
+        month: DateTime<Utc>,
+    ) -> domain::Result<(u64, f64)> {
+        let backend = self.backend();
+        let sql = if backend == sea_orm::DbBackend::Sqlite {
+            "SELECT tokens, usd FROM review_usage WHERE repo_key = ?1 AND month = ?2"
+        } else {
+            "SELECT tokens, usd FROM review_usage WHERE repo_key = $1 AND month = $2"
+        };
+        let spent = Spent::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [repository.key().into(), month_key(month).into()],
+        ))
+        .one(&self.reader)
+        .await
+        .map_err(DbError::Query)?;
+        Ok(spent.map_or((0, 0.0), |s| (u64::try_from(s.tokens).unwrap_or(0), s.usd)))
+    }
+}
