@@ -7,7 +7,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nectr_tests::fake_github::FakeGitHub;
-use nectr_tests::{Backend, CORPUS_SECRET, TestApp, on_both_backends};
+use nectr_tests::{
+    Backend, CORPUS_SECRET, StatusCode, TestApp, corpus_dir, delivery_id, on_both_backends, sign,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -16,6 +18,7 @@ on_both_backends!(
     config_statuses_and_one_summary_across_three_pushes,
     a_spent_budget_skips_with_an_error_status,
     skips_failures_and_a_broken_file_are_said_in_the_status_and_the_body,
+    a_members_review_command_re_reviews_and_pause_stops_automatic_reviews,
 );
 
 const REPO: &str = "acme/backend";
@@ -283,5 +286,123 @@ async fn skips_failures_and_a_broken_file_are_said_in_the_status_and_the_body(ba
     assert!(
         !statuses.iter().any(|(s, _)| s == "success"),
         "never success on an error: {statuses:?}"
+    );
+}
+
+/// An `issue_comment` `created` on pull request #7 (the corpus's, edited), signed with the
+/// global secret; the answer's event id.
+async fn comment(app: &TestApp, body: &str, login: &str, association: &str, id: u64) -> i64 {
+    let raw = std::fs::read(corpus_dir().join("github/issue_comment/created.json")).unwrap();
+    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
+    payload["repository"]["full_name"] = json!(REPO);
+    payload["issue"]["number"] = json!(7);
+    payload["issue"]["pull_request"] =
+        json!({"url": format!("https://api.github.com/repos/{REPO}/pulls/7")});
+    payload["comment"]["id"] = json!(id);
+    payload["comment"]["body"] = json!(body);
+    payload["comment"]["user"]["login"] = json!(login);
+    payload["comment"]["author_association"] = json!(association);
+    payload["sender"]["login"] = json!(login);
+    let bytes = payload.to_string().into_bytes();
+    let answer = app
+        .deliver(
+            "issue_comment",
+            &delivery_id(),
+            &bytes,
+            Some(&sign(CORPUS_SECRET, &bytes)),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.body["status"], "received", "{}", answer.body);
+    answer.body["event_id"].as_i64().unwrap()
+}
+
+async fn a_members_review_command_re_reviews_and_pause_stops_automatic_reviews(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    let moving = github.serve_moving_pull_request(REPO, 7, SHA1, CLEAN).await;
+    github.accept_reviews(REPO, 7).await;
+    github.accept_comments(REPO, 7).await;
+    github.accept_statuses(REPO).await;
+    let Some(app) = spawn(backend, &github, &[]).await else {
+        return;
+    };
+    let first = app.deliver_pull_request(REPO, 7, SHA1, "opened").await;
+    assert_eq!(app.finished_event(first).await.status, "completed");
+    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 1);
+
+    // A member asks again for the same head: reviewed again, whole. A 👀 first.
+    let asked = comment(&app, "@nectr review", "alice", "MEMBER", 5001).await;
+    assert_eq!(app.finished_event(asked).await.status, "completed");
+    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 2);
+    let reactions = github
+        .requests(
+            "POST",
+            &format!("/repos/{REPO}/issues/comments/5001/reactions"),
+        )
+        .await;
+    let reaction: Value = serde_json::from_slice(&reactions[0].body).unwrap();
+    assert_eq!(reaction["content"], "eyes");
+    let replies = github.posted_comments(REPO, 7).await;
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.contains("Reviewed: ") && r.contains("[the review](")),
+        "{replies:?}"
+    );
+    let result = app.last_run_result(asked).await;
+    assert_eq!(
+        (&result["command"], &result["outcome"]),
+        (&json!("review"), &json!("completed"))
+    );
+
+    // Anyone else is refused; nothing is reviewed, no 👀.
+    let refused = comment(&app, "/nectr review", "drive-by", "NONE", 5002).await;
+    assert_eq!(app.finished_event(refused).await.status, "completed");
+    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 2);
+    assert!(
+        github
+            .requests(
+                "POST",
+                &format!("/repos/{REPO}/issues/comments/5002/reactions")
+            )
+            .await
+            .is_empty()
+    );
+
+    // Paused: a push is not reviewed, and its status says why. Resumed: the next one is.
+    let paused = comment(&app, "@nectr pause", "alice", "MEMBER", 5003).await;
+    assert_eq!(app.finished_event(paused).await.status, "completed");
+    moving.push(SHA2, CLEAN);
+    let push = app.deliver_pull_request(REPO, 7, SHA2, "synchronize").await;
+    let event = app.finished_event(push).await;
+    assert_eq!(event.status, "skipped");
+    assert!(
+        event
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("paused (by @alice; @nectr resume)"),
+        "{:?}",
+        event.reason
+    );
+    let statuses = github.statuses(REPO, SHA2).await;
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(statuses[0].0, "error");
+    let resumed = comment(&app, "@nectr resume", "alice", "MEMBER", 5004).await;
+    assert_eq!(app.finished_event(resumed).await.status, "completed");
+    moving.push(SHA3, CLEAN);
+    let push = app.deliver_pull_request(REPO, 7, SHA3, "synchronize").await;
+    assert_eq!(app.finished_event(push).await.status, "completed");
+    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 3);
+    let replies = github.posted_comments(REPO, 7).await;
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.contains("Automatic reviews of this pull request are paused"))
+    );
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.contains("Automatic reviews of this pull request are back on"))
     );
 }

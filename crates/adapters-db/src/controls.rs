@@ -1,8 +1,10 @@
 //! The team's controls in nectr's database: an installation's default `.nectr.toml`, and what
-//! reviews cost per repository and month (`review_usage`, added to with one upsert per review).
+//! reviews cost per repository and month (`review_usage`, added to with one upsert per review),
+//! and the pull requests whose automatic reviews are paused.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::review::controls::PauseStore;
 use domain::review::{RepoDefaults, UsageStore};
 use domain::webhook::values::RepoFullName;
 use sea_orm::{
@@ -82,11 +84,7 @@ impl UsageStore for Db {
                    VALUES ($1, $2, 1, $3, $4) \
                    ON CONFLICT (repo_key, month) DO UPDATE SET reviews = review_usage.reviews + 1, \
                    tokens = review_usage.tokens + excluded.tokens, usd = review_usage.usd + excluded.usd";
-        let sql = if backend == sea_orm::DbBackend::Sqlite {
-            sql.replace('$', "?")
-        } else {
-            sql.to_owned()
-        };
+        let sql = placeholders(backend, sql);
         let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
         self.writer
             .execute_raw(Statement::from_sql_and_values(
@@ -124,5 +122,87 @@ impl UsageStore for Db {
         .await
         .map_err(DbError::Query)?;
         Ok(spent.map_or((0, 0.0), |s| (u64::try_from(s.tokens).unwrap_or(0), s.usd)))
+    }
+}
+
+#[async_trait]
+impl PauseStore for Db {
+    async fn pause(
+        &self,
+        repository: &RepoFullName,
+        number: u64,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> domain::Result<()> {
+        let backend = self.backend();
+        let sql = "INSERT INTO paused_pull_requests (repo_key, pr_number, paused_by, paused_at) \
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (repo_key, pr_number) DO NOTHING";
+        self.writer
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                placeholders(backend, sql),
+                [
+                    repository.key().into(),
+                    i64::try_from(number).unwrap_or(i64::MAX).into(),
+                    by.chars().take(64).collect::<String>().into(),
+                    at.into(),
+                ],
+            ))
+            .await
+            .map_err(DbError::Query)?;
+        Ok(())
+    }
+
+    async fn resume(&self, repository: &RepoFullName, number: u64) -> domain::Result<bool> {
+        let backend = self.backend();
+        let sql = "DELETE FROM paused_pull_requests WHERE repo_key = $1 AND pr_number = $2";
+        let deleted = self
+            .writer
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                placeholders(backend, sql),
+                [
+                    repository.key().into(),
+                    i64::try_from(number).unwrap_or(i64::MAX).into(),
+                ],
+            ))
+            .await
+            .map_err(DbError::Query)?;
+        Ok(deleted.rows_affected() > 0)
+    }
+
+    async fn paused_by(
+        &self,
+        repository: &RepoFullName,
+        number: u64,
+    ) -> domain::Result<Option<String>> {
+        #[derive(Debug, FromQueryResult)]
+        struct Paused {
+            paused_by: String,
+        }
+        let backend = self.backend();
+        let sql =
+            "SELECT paused_by FROM paused_pull_requests WHERE repo_key = $1 AND pr_number = $2";
+        let row = Paused::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, sql),
+            [
+                repository.key().into(),
+                i64::try_from(number).unwrap_or(i64::MAX).into(),
+            ],
+        ))
+        .one(&self.reader)
+        .await
+        .map_err(DbError::Query)?;
+        Ok(row.map(|r| r.paused_by))
+    }
+}
+
+/// `$n` placeholders as the backend wants them (`?n` on SQLite).
+fn placeholders(backend: sea_orm::DbBackend, sql: &str) -> String {
+    if backend == sea_orm::DbBackend::Sqlite {
+        sql.replace('$', "?")
+    } else {
+        sql.to_owned()
     }
 }

@@ -9,6 +9,7 @@ use adapters_db::Db;
 use adapters_github::{GitHub, GitHubPayloads};
 use domain::clock::SystemClock;
 use domain::memory::command::AnswerComment;
+use domain::review::service::ReviewPullRequest;
 use domain::review::{ReviewControls, ReviewSources};
 use domain::tickets::{CachedTickets, ErrorTracker, TicketSource};
 use domain::webhook::linear::LinearIngest;
@@ -66,11 +67,17 @@ pub fn review_controls(settings: &Settings, db: &Db) -> ReviewControls {
         summary: true,
         prices: settings.context.prices.clone(),
         usage: Some(Arc::new(db.clone())),
+        pauses: Some(Arc::new(db.clone())),
     }
 }
 
-/// Answers `@nectr` commands in pull requests' comments, replying through `github`.
-pub fn answer_comment(github: Arc<GitHub>, db: &Db) -> AnswerComment {
+/// Answers `@nectr` commands in pull requests' comments, replying through `github`; `@nectr review`
+/// runs `reviews`.
+pub fn answer_comment(
+    github: Arc<GitHub>,
+    db: &Db,
+    reviews: Arc<ReviewPullRequest>,
+) -> AnswerComment {
     AnswerComment {
         payloads: Arc::new(db.clone()),
         reader: Arc::new(GitHubPayloads),
@@ -78,6 +85,8 @@ pub fn answer_comment(github: Arc<GitHub>, db: &Db) -> AnswerComment {
         tokens: Arc::new(db.clone()),
         memory: Arc::new(db.clone()),
         clock: Arc::new(SystemClock),
+        reviews: Some(reviews),
+        pauses: Some(Arc::new(db.clone())),
     }
 }
 

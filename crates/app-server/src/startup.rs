@@ -150,20 +150,21 @@ pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, 
         .map_err(|e| StartupError::Graph(e.to_string()))?;
     let tokens = Arc::new(db.clone());
     let sources = crate::context::review_sources(settings, db)?;
+    let review = Arc::new(
+        ReviewPullRequest::new(
+            github.clone(),
+            reviewer,
+            tokens.clone(),
+            settings.review.budget,
+            graph.clone(),
+        )
+        .with_sources(sources)
+        .with_controls(crate::context::review_controls(settings, db)),
+    );
     Ok(Arc::new(ByKind {
-        review: Arc::new(
-            ReviewPullRequest::new(
-                github.clone(),
-                reviewer,
-                tokens.clone(),
-                settings.review.budget,
-                graph.clone(),
-            )
-            .with_sources(sources)
-            .with_controls(crate::context::review_controls(settings, db)),
-        ),
+        review: review.clone(),
         index: Arc::new(IndexMergedPullRequest::new(github.clone(), tokens, graph)),
-        command: Arc::new(crate::context::answer_comment(github, db)),
+        command: Arc::new(crate::context::answer_comment(github, db, review)),
     }))
 }
 

@@ -1,11 +1,15 @@
-//! `@nectr …` commands in pull-request comments, who may give them, and the use case a queued
-//! comment runs: it reads the comment from the stored delivery, does what it asks and answers with
-//! a reply on the pull request.
+//! `@nectr …` (or `/nectr …`) commands in pull-request comments, who may give them, and the use
+//! case a queued comment runs: it reads the comment from the stored delivery, reacts 👀, does what
+//! it asks and answers with a reply on the pull request.
 //!
-//! `@nectr remember <text>` stores `<text>` as an active memory of the repository: a `rule` unless
-//! it starts with `pattern:`, `decision:` or `rule:`; `forbid "…" in "…": …` must read as a rule.
+//! - `remember <text>` stores `<text>` as an active memory of the repository: a `rule` unless it
+//!   starts with `pattern:`, `decision:` or `rule:`; `forbid "…" in "…": …` must read as a rule.
+//! - `review`: a full review now, even of a head commit reviewed before.
+//! - `pause` / `resume`: automatic reviews of this pull request.
+//! - `help`, and any command nectr does not know: the list.
+//!
 //! Only the repository's members (author association `OWNER`, `MEMBER` or `COLLABORATOR`) may
-//! command; anyone else is answered politely and nothing is stored.
+//! command; anyone else is answered politely and nothing is done.
 
 use std::sync::Arc;
 
@@ -17,12 +21,16 @@ use crate::memory::ports::ProjectMemory;
 use crate::memory::rule::ForbidRule;
 use crate::queue::outcome::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
+use crate::review::controls::PauseStore;
+use crate::review::service::ReviewOnDemand;
 use crate::review::{CodeHost, RepositoryTokens};
 use crate::webhook::payload::{DeliveryPayload, PayloadReader};
 use crate::webhook::ports::StoredPayloads;
 
 /// The name comments call nectr by.
 pub const MENTION: &str = "@nectr";
+/// The slash form of a command (`/nectr review`).
+pub const SLASH: &str = "/nectr";
 
 /// The author associations that may command nectr.
 pub const MEMBER_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
@@ -32,6 +40,12 @@ pub const MEMBER_ASSOCIATIONS: [&str; 3] = ["OWNER", "MEMBER", "COLLABORATOR"];
 pub enum Command {
     /// `@nectr remember <text>`.
     Remember(String),
+    /// `@nectr review`.
+    Review,
+    /// `@nectr pause`.
+    Pause,
+    /// `@nectr resume`.
+    Resume,
     /// `@nectr help`, or a command nectr does not know (named).
     Help { unknown: Option<String> },
 }
@@ -43,13 +57,14 @@ pub fn parse_command(body: &str) -> Option<Command> {
     let mut lines = body.lines();
     let rest = loop {
         let line = lines.next()?.trim_start();
-        let Some(head) = line.get(..MENTION.len()) else {
-            continue;
-        };
-        let after = &line[MENTION.len()..];
-        if head.eq_ignore_ascii_case(MENTION)
-            && (after.is_empty() || after.starts_with(char::is_whitespace))
-        {
+        let addressed = [MENTION, SLASH].into_iter().find_map(|name| {
+            let head = line.get(..name.len())?;
+            let after = &line[name.len()..];
+            (head.eq_ignore_ascii_case(name)
+                && (after.is_empty() || after.starts_with(char::is_whitespace)))
+            .then_some(after)
+        });
+        if let Some(after) = addressed {
             break after.trim_start();
         }
     };
@@ -67,6 +82,9 @@ pub fn parse_command(body: &str) -> Option<Command> {
     };
     Some(match word.as_str() {
         "remember" => Command::Remember(text),
+        "review" => Command::Review,
+        "pause" => Command::Pause,
+        "resume" => Command::Resume,
         "" | "help" => Command::Help { unknown: None },
         other => Command::Help {
             unknown: Some(other.chars().take(40).collect()),
@@ -92,7 +110,10 @@ pub fn kind_and_content(text: &str) -> (MemoryKind, &str) {
     (MemoryKind::Rule, text.trim())
 }
 
-const HELP: &str = "I understand:\n\n\
+const HELP: &str = "I understand (`/nectr …` works too):\n\n\
+- `@nectr review`: review this pull request now, even a commit reviewed before;\n\
+- `@nectr pause` / `@nectr resume`: stop or restart automatic reviews of this pull request;\n\
+- `@nectr help`: this list;\n\
 - `@nectr remember <text>`: keep `<text>` as a rule for every review of this repository \
 (start it with `pattern:` or `decision:` for those kinds);\n\
 - `@nectr remember forbid \"<text or /regex/>\" in \"<glob>\": <why>`: flag added lines that \
@@ -107,6 +128,10 @@ pub struct AnswerComment {
     pub tokens: Arc<dyn RepositoryTokens>,
     pub memory: Arc<dyn ProjectMemory>,
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// Runs `@nectr review` (none: the command says reviews on demand are not available).
+    pub reviews: Option<Arc<dyn ReviewOnDemand>>,
+    /// Keeps `@nectr pause` (none: the command says pausing is not available).
+    pub pauses: Option<Arc<dyn PauseStore>>,
 }
 
 impl std::fmt::Debug for AnswerComment {
@@ -155,12 +180,27 @@ impl AnswerComment {
                 json!({"command": "refused", "association": comment.association}),
             ));
         }
+        // Accepted: 👀 at once, the answer when done.
+        let token = self.tokens.token_for(&job.repository).await.ok().flatten();
+        if let Err(e) = self
+            .code_host
+            .react(token, &job.repository, comment.id, "eyes")
+            .await
+        {
+            tracing::warn!(error = %e, "could not react to the command");
+        }
         let text = match command {
             Command::Help { unknown } => {
                 let opening = unknown.map_or(String::new(), |w| {
                     format!("I do not know the command `{w}`. ")
                 });
                 return Ok((format!("{opening}{HELP}"), json!({"command": "help"})));
+            }
+            Command::Review => return self.review(job).await,
+            Command::Pause | Command::Resume => {
+                return self
+                    .pause(job, &comment.author, command == Command::Pause)
+                    .await;
             }
             Command::Remember(text) => text,
         };
@@ -229,6 +269,86 @@ impl AnswerComment {
             reply,
             json!({"command": "remember", "stored": created, "memory_id": m.id, "kind": m.kind.as_str()}),
         ))
+    }
+}
+
+impl AnswerComment {
+    /// `@nectr review`: a full review now; the reply says what became of it.
+    async fn review(&self, job: &Job) -> Result<(String, serde_json::Value), JobResult> {
+        let Some(reviews) = &self.reviews else {
+            return Ok((
+                "Reviews on demand are not available on this nectr.".into(),
+                json!({"command": "review", "reviewed": false}),
+            ));
+        };
+        let result = reviews.review_now(job).await;
+        let reply = match &result {
+            JobResult::Completed { result } => match result["review_url"].as_str() {
+                Some(url) => format!(
+                    "Reviewed: {} finding(s), [the review]({url}).",
+                    result["findings"].as_u64().unwrap_or(0)
+                ),
+                None => "This commit's review is already posted.".to_owned(),
+            },
+            JobResult::Skipped { reason } | JobResult::Superseded { reason } => {
+                format!("I did not review: {reason}.")
+            }
+            JobResult::Transient { .. } => return Err(result),
+            JobResult::Permanent { error } => format!("The review failed: {error}."),
+        };
+        Ok((
+            reply,
+            json!({"command": "review", "outcome": result_name(&result)}),
+        ))
+    }
+
+    /// `@nectr pause` / `@nectr resume`.
+    async fn pause(
+        &self,
+        job: &Job,
+        by: &str,
+        pause: bool,
+    ) -> Result<(String, serde_json::Value), JobResult> {
+        let Some(pauses) = &self.pauses else {
+            return Ok((
+                "Pausing reviews is not available on this nectr.".into(),
+                json!({"command": "pause", "done": false}),
+            ));
+        };
+        let transient = |e: crate::Error| JobResult::Transient {
+            error: format!("pauses: {e}"),
+            retry_at: None,
+        };
+        let now = self.clock.now();
+        let reply = if pause {
+            pauses
+                .pause(&job.repository, job.pr_number, by, now)
+                .await
+                .map_err(transient)?;
+            "Automatic reviews of this pull request are paused. `@nectr resume` restarts them; `@nectr review` still reviews on demand."
+        } else if pauses
+            .resume(&job.repository, job.pr_number)
+            .await
+            .map_err(transient)?
+        {
+            "Automatic reviews of this pull request are back on."
+        } else {
+            "Automatic reviews of this pull request were not paused."
+        };
+        Ok((
+            reply.to_owned(),
+            json!({"command": if pause { "pause" } else { "resume" }, "done": true}),
+        ))
+    }
+}
+
+fn result_name(result: &JobResult) -> &'static str {
+    match result {
+        JobResult::Completed { .. } => "completed",
+        JobResult::Skipped { .. } => "skipped",
+        JobResult::Superseded { .. } => "superseded",
+        JobResult::Transient { .. } => "transient",
+        JobResult::Permanent { .. } => "failed",
     }
 }
 
@@ -320,6 +440,9 @@ mod tests {
             parse_command("@nectr"),
             Some(Command::Help { unknown: None })
         );
+        assert_eq!(parse_command("/nectr review"), Some(Command::Review));
+        assert_eq!(parse_command("Please:\n@nectr PAUSE"), Some(Command::Pause));
+        assert_eq!(parse_command("/NECTR resume now"), Some(Command::Resume));
         assert_eq!(
             parse_command("@nectr frobnicate now"),
             Some(Command::Help {
@@ -329,6 +452,7 @@ mod tests {
         for not_one in [
             "ask @nectr remember x",
             "@nectrbot remember x",
+            "/nectrs review",
             "",
             "remember x",
         ] {

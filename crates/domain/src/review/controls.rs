@@ -34,6 +34,33 @@ pub trait RepoDefaults: Send + Sync {
     async fn defaults(&self, repository: &RepoFullName) -> Result<Option<String>>;
 }
 
+/// Pull requests whose automatic reviews are paused (`@nectr pause`).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait PauseStore: Send + Sync {
+    /// Pauses automatic reviews of pull request `number` (again: nothing changes).
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn pause(
+        &self,
+        repository: &RepoFullName,
+        number: u64,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Resumes them; `false` when they were not paused.
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn resume(&self, repository: &RepoFullName, number: u64) -> Result<bool>;
+    /// Who paused them, if they are paused.
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn paused_by(&self, repository: &RepoFullName, number: u64) -> Result<Option<String>>;
+}
+
 /// What reviews cost, per repository and month.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -157,6 +184,8 @@ pub struct ReviewControls {
     pub prices: PriceTable,
     /// Record each review's cost, and skip reviews over the `[budget]`.
     pub usage: Option<Arc<dyn UsageStore>>,
+    /// Pull requests paused by `@nectr pause`: their automatic reviews are skipped.
+    pub pauses: Option<Arc<dyn PauseStore>>,
 }
 
 impl std::fmt::Debug for ReviewControls {
@@ -279,6 +308,19 @@ impl ReviewPullRequest {
             error,
             applies: true,
         })
+    }
+
+    /// Who paused the pull request's automatic reviews, if anyone did (a store that fails pauses
+    /// nothing).
+    pub(super) async fn paused_by(&self, target: &Target) -> Option<String> {
+        let pauses = self.controls.pauses.as_ref()?;
+        match pauses.paused_by(&target.repo, target.pr.number).await {
+            Ok(by) => by,
+            Err(e) => {
+                tracing::warn!(error = %e, "pauses unavailable; reviewing");
+                None
+            }
+        }
     }
 
     /// Sets the commit status, when statuses are on. A failure is logged: the review stands.

@@ -104,7 +104,12 @@ impl ReviewPullRequest {
     /// nectr's earlier reviews: only those by the token's owner count, when it is known, so a marker
     /// pasted into someone else's review cannot silence nectr. A review for this very event, or of
     /// this very head commit, ends the job as completed without posting.
-    pub(super) async fn history(&self, target: &Target, event_id: i64) -> Result<History, Stop> {
+    pub(super) async fn history(
+        &self,
+        target: &Target,
+        event_id: i64,
+        forced: bool,
+    ) -> Result<History, Stop> {
         let host = &self.code_host;
         let owner = match host.token_owner(target.token.clone()).await {
             Ok(owner) => owner,
@@ -141,6 +146,10 @@ impl ReviewPullRequest {
             if last_reviewed.as_ref().is_none_or(|(id, _)| review.id > *id) {
                 last_reviewed = Some((review.id, marker.head_sha));
             }
+        }
+        // Asked for (`@nectr review`): a full review, even of a head commit reviewed before.
+        if forced {
+            last_reviewed = None;
         }
         if let Some((id, sha)) = &last_reviewed
             && sha == target.pr.head_sha.as_str()

@@ -112,14 +112,23 @@ impl ReviewPullRequest {
         self
     }
 
-    async fn run(&self, job: &Job) -> Result<JobResult, Stop> {
+    async fn run(&self, job: &Job, forced: bool) -> Result<JobResult, Stop> {
         let started = Instant::now();
         let target = self.prepare(job).await?;
         let loaded = self.load_config(&target).await?;
-        let skip = loaded
-            .applies
+        // Asked for by a member: the skip rules and a pause do not apply (the budget does).
+        let skip = (loaded.applies && !forced)
             .then(|| loaded.config.skip_reason(&target.pr, job.action.as_deref()))
             .flatten();
+        let skip = match skip {
+            Some(reason) => Some(reason),
+            None if !forced => self.paused_by(&target).await.map(|by| {
+                format!(
+                    "automatic reviews of this pull request are paused (by @{by}; @nectr resume)"
+                )
+            }),
+            None => None,
+        };
         if let Some(reason) = skip {
             // An action the repository does not review is no review asked for: no status.
             if !reason.contains("review.on") {
@@ -135,7 +144,7 @@ impl ReviewPullRequest {
                 .await;
             return Ok(JobResult::Skipped { reason });
         }
-        let history = self.history(&target, job.event_id).await?;
+        let history = self.history(&target, job.event_id, forced).await?;
         self.set_status(
             &target,
             job.event_id,
@@ -467,6 +476,50 @@ pub(super) fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
 }
 
+/// Reviews on request (`@nectr review`), from the command's job.
+#[async_trait]
+pub trait ReviewOnDemand: Send + Sync {
+    /// A full review of the pull request `job` names, at its head commit now, even one reviewed
+    /// before; its result. The command's event id marks the review, so a retry posts nothing twice.
+    async fn review_now(&self, job: &Job) -> JobResult;
+}
+
+#[async_trait]
+impl ReviewOnDemand for ReviewPullRequest {
+    async fn review_now(&self, job: &Job) -> JobResult {
+        let token = match self.tokens.token_for(&job.repository).await {
+            Ok(token) => token,
+            Err(e) => {
+                return JobResult::Transient {
+                    error: format!("the repository's token: {e}"),
+                    retry_at: None,
+                };
+            }
+        };
+        self.code_host
+            .forget_pull_request(&job.repository, job.pr_number);
+        let pr = match self
+            .code_host
+            .pull_request(token, &job.repository, job.pr_number)
+            .await
+        {
+            Ok(pr) => pr,
+            Err(e) => return job_result_of(e),
+        };
+        let review = Job {
+            head_sha: Some(pr.head_sha),
+            action: Some("requested".into()),
+            ..job.clone()
+        };
+        let result = match self.run(&review, true).await {
+            Ok(result) => result,
+            Err(stopped) => *stopped,
+        };
+        self.settle_failure(&review, &result).await;
+        result
+    }
+}
+
 /// The one summary comment's text: verdict, what was covered, the findings by severity, the files
 /// not reviewed, and the cost.
 fn summary_comment(
@@ -511,7 +564,7 @@ fn summary_comment(
 #[async_trait]
 impl JobHandler for ReviewPullRequest {
     async fn handle(&self, job: &Job) -> JobResult {
-        let result = match self.run(job).await {
+        let result = match self.run(job, false).await {
             Ok(result) => result,
             Err(stopped) => *stopped,
         };
