@@ -19,6 +19,7 @@ on_both_backends!(
     a_spent_budget_skips_with_an_error_status,
     skips_failures_and_a_broken_file_are_said_in_the_status_and_the_body,
     a_members_review_command_re_reviews_and_pause_stops_automatic_reviews,
+    an_installations_defaults_apply_under_the_file_and_usage_is_listed,
 );
 
 const REPO: &str = "acme/backend";
@@ -404,5 +405,106 @@ async fn a_members_review_command_re_reviews_and_pause_stops_automatic_reviews(b
         replies
             .iter()
             .any(|r| r.contains("Automatic reviews of this pull request are back on"))
+    );
+}
+
+async fn an_installations_defaults_apply_under_the_file_and_usage_is_listed(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github.serve_pull_request(REPO, 7, SHA1, "open").await;
+    github.serve_diff(REPO, 7, FIRST).await;
+    github.accept_reviews(REPO, 7).await;
+    github.accept_comments(REPO, 7).await;
+    github.accept_statuses(REPO).await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[REPO])
+        .await;
+    github.keep_hooks().await;
+    let extra: Vec<(&str, String)> = github
+        .app_settings()
+        .into_iter()
+        .filter(|(k, _)| *k != "GITHUB_API_URL" && *k != "BACKEND_URL")
+        .collect();
+    let Some(app) = spawn(backend, &github, &extra).await else {
+        return;
+    };
+    let alice = nectr_tests::api::sign_in(&app, "code-alice").await;
+    assert_eq!(app.install(&alice, REPO).await.status, StatusCode::CREATED);
+    let settings = format!("/api/v1/repos/{REPO}/settings");
+    let put = |body: Value| {
+        let (app, alice, settings) = (&app, &alice, settings.clone());
+        async move {
+            app.call_with::<Value>(reqwest::Method::PUT, &settings, Some(alice), Some(&body))
+                .await
+        }
+    };
+    let refused = put(json!({"review": {"min_severity": "high", "colour": 1}})).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.detail().contains("unknown key `review.colour`"),
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .detail()
+            .contains("`review.min_severity` must be note, warning or critical")
+    );
+    let stored = put(json!({"review": {"min_severity": "critical"}})).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    let read = app
+        .call::<Value>(reqwest::Method::GET, &settings, Some(&alice))
+        .await;
+    assert_eq!(
+        read.body["settings"],
+        json!({"review": {"min_severity": "critical"}})
+    );
+
+    let secret = github.hook_secret(REPO).await;
+    let body = json!({
+        "action": "opened", "number": 7,
+        "pull_request": {"number": 7, "state": "open", "draft": false, "head": {"sha": SHA1}},
+        "repository": {"full_name": REPO}, "sender": {"login": "dev", "type": "User"},
+    })
+    .to_string()
+    .into_bytes();
+    let answer = app
+        .deliver(
+            "pull_request",
+            &delivery_id(),
+            &body,
+            Some(&sign(&secret, &body)),
+        )
+        .await;
+    let id = answer.body["event_id"].as_i64().unwrap();
+    assert_eq!(app.finished_event(id).await.status, "completed");
+    let review = &github.posted_reviews(REPO, 7).await[0];
+    let lines: Vec<(&str, u64)> = review["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["path"].as_str().unwrap(), c["line"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        lines,
+        [("src/config.rs", 2), ("legacy/lib.rs", 2)],
+        "only critical findings"
+    );
+
+    let usage = app
+        .call::<Value>(
+            reqwest::Method::GET,
+            &format!("/api/v1/repos/{REPO}/usage"),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(usage.status, StatusCode::OK);
+    let month = &usage.body["months"][0];
+    assert_eq!(
+        (&month["reviews"], &month["tokens"]),
+        (&json!(1), &json!(0))
+    );
+    assert_eq!(
+        month["month"].as_str().unwrap(),
+        chrono::Utc::now().format("%Y-%m").to_string()
     );
 }

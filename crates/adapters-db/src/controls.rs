@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::review::controls::PauseStore;
-use domain::review::{RepoDefaults, UsageStore};
+use domain::review::{MonthUsage, RepoDefaults, UsageStore};
 use domain::webhook::values::RepoFullName;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect, Statement,
@@ -25,21 +25,17 @@ struct Spent {
     usd: f64,
 }
 
-impl Db {
-    /// Sets (or with `None` clears) the active installation's default `.nectr.toml` for
-    /// `repository`; `false` when it has no active installation.
-    ///
-    /// # Errors
-    /// `Transient` when the store cannot be reached.
-    pub async fn set_review_defaults(
+#[async_trait]
+impl RepoDefaults for Db {
+    async fn set_defaults(
         &self,
         repository: &RepoFullName,
-        text: Option<&str>,
+        text: Option<String>,
     ) -> domain::Result<bool> {
         let updated = installations::Entity::update_many()
             .col_expr(
                 Column::ReviewDefaults,
-                sea_orm::sea_query::Expr::value(text.map(str::to_owned)),
+                sea_orm::sea_query::Expr::value(text),
             )
             .col_expr(
                 Column::UpdatedAt,
@@ -52,10 +48,7 @@ impl Db {
             .map_err(DbError::Query)?;
         Ok(updated.rows_affected == 1)
     }
-}
 
-#[async_trait]
-impl RepoDefaults for Db {
     async fn defaults(&self, repository: &RepoFullName) -> domain::Result<Option<String>> {
         let text = installations::Entity::find()
             .select_only()
@@ -123,6 +116,44 @@ impl UsageStore for Db {
         .map_err(DbError::Query)?;
         Ok(spent.map_or((0, 0.0), |s| (u64::try_from(s.tokens).unwrap_or(0), s.usd)))
     }
+
+    async fn months(
+        &self,
+        repository: &RepoFullName,
+        limit: u64,
+    ) -> domain::Result<Vec<MonthUsage>> {
+        let backend = self.backend();
+        let sql = "SELECT month, reviews, tokens, usd FROM review_usage WHERE repo_key = $1 \
+                   ORDER BY month DESC LIMIT $2";
+        let rows = Month::find_by_statement(Statement::from_sql_and_values(
+            backend,
+            placeholders(backend, sql),
+            [
+                repository.key().into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            ],
+        ))
+        .all(&self.reader)
+        .await
+        .map_err(DbError::Query)?;
+        Ok(rows
+            .into_iter()
+            .map(|m| MonthUsage {
+                month: m.month,
+                reviews: u64::try_from(m.reviews).unwrap_or(0),
+                tokens: u64::try_from(m.tokens).unwrap_or(0),
+                usd: m.usd,
+            })
+            .collect())
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Month {
+    month: String,
+    reviews: i64,
+    tokens: i64,
+    usd: f64,
 }
 
 #[async_trait]

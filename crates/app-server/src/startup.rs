@@ -38,6 +38,10 @@ pub struct AppState {
     pub memory: Arc<dyn domain::memory::ProjectMemory>,
     /// Receives Linear's webhooks.
     pub linear: domain::webhook::linear::LinearIngest,
+    /// Installations' default `.nectr.toml`.
+    pub defaults: Arc<dyn domain::review::RepoDefaults>,
+    /// What reviews cost, per repository and month.
+    pub usage: Arc<dyn domain::review::UsageStore>,
     /// The webhook endpoint's body limit.
     pub max_body_bytes: usize,
     /// How long a webhook body may take to arrive.
@@ -226,6 +230,8 @@ fn app_state(
         management: store.clone(),
         store_health: store.clone(),
         memory: store.clone(),
+        defaults: store.clone(),
+        usage: store.clone(),
         linear: crate::context::linear_ingest(settings, db),
         backfill: Backfill::new(github, store, graph.clone()),
         graph,

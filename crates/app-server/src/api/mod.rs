@@ -3,6 +3,7 @@
 //! convert into these at the edge (`From`).
 
 pub mod accounts;
+pub mod controls;
 pub mod knowledge;
 pub mod manage;
 pub mod memory;

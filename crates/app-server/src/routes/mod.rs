@@ -1,6 +1,7 @@
 //! HTTP routes, one file per resource, each registering its own routes next to its handlers.
 
 pub mod auth;
+pub mod controls;
 pub mod health;
 pub mod knowledge;
 pub mod manage;
@@ -22,6 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     manage::routes(cfg);
     knowledge::routes(cfg);
     memory::routes(cfg);
+    controls::routes(cfg);
 }
 
 /// A query string that does not read (`?page=-1`, `?page=abc`, a number past `u64`) is a JSON 400

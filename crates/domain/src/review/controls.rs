@@ -32,6 +32,11 @@ pub trait RepoDefaults: Send + Sync {
     /// # Errors
     /// `Transient` when the store cannot be reached.
     async fn defaults(&self, repository: &RepoFullName) -> Result<Option<String>>;
+    /// Sets (or with `None` clears) them; `false` when the repository has no active installation.
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn set_defaults(&self, repository: &RepoFullName, text: Option<String>) -> Result<bool>;
 }
 
 /// Pull requests whose automatic reviews are paused (`@nectr pause`).
@@ -85,6 +90,21 @@ pub trait UsageStore: Send + Sync {
         repository: &RepoFullName,
         month: DateTime<Utc>,
     ) -> Result<(u64, f64)>;
+    /// `repository`'s months, newest first, at most `limit`.
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn months(&self, repository: &RepoFullName, limit: u64) -> Result<Vec<MonthUsage>>;
+}
+
+/// What one repository's reviews cost in one month.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthUsage {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub reviews: u64,
+    pub tokens: u64,
+    pub usd: f64,
 }
 
 /// Dollars per million input and output tokens, per model (a model's name matches the longest

@@ -22,7 +22,7 @@ pub mod service;
 pub mod sources;
 
 pub use codehost::CodeHost;
-pub use controls::{PriceTable, RepoDefaults, ReviewControls, UsageStore};
+pub use controls::{MonthUsage, PriceTable, RepoDefaults, ReviewControls, UsageStore};
 pub use model::{
     Category, Finding, Focus, LinkedIssue, ReviewDraft, ReviewError, ReviewRequest, Reviewer,
     Severity, Usage,
