@@ -203,6 +203,21 @@ impl InstallationStore for Quiet {
     async fn webhook_secrets(&self, _: &RepoFullName) -> domain::Result<Vec<WebhookSecret>> {
         Ok(Vec::new())
     }
+
+    async fn delivery_filters(
+        &self,
+        _: &RepoFullName,
+    ) -> domain::Result<Vec<domain::webhook::filters::DeliveryFilter>> {
+        Ok(Vec::new())
+    }
+
+    async fn set_delivery_filters(
+        &self,
+        _: &RepoFullName,
+        _: Option<Vec<serde_json::Value>>,
+    ) -> domain::Result<bool> {
+        Ok(false)
+    }
 }
 
 #[async_trait]

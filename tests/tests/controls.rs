@@ -20,6 +20,7 @@ on_both_backends!(
     skips_failures_and_a_broken_file_are_said_in_the_status_and_the_body,
     a_members_review_command_re_reviews_and_pause_stops_automatic_reviews,
     an_installations_defaults_apply_under_the_file_and_usage_is_listed,
+    delivery_filters_admit_what_they_name_and_refuse_to_be_invalid,
 );
 
 const REPO: &str = "acme/backend";
@@ -507,4 +508,90 @@ async fn an_installations_defaults_apply_under_the_file_and_usage_is_listed(back
         month["month"].as_str().unwrap(),
         chrono::Utc::now().format("%Y-%m").to_string()
     );
+}
+
+async fn delivery_filters_admit_what_they_name_and_refuse_to_be_invalid(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[REPO])
+        .await;
+    github.keep_hooks().await;
+    let extra: Vec<(&str, String)> = github
+        .app_settings()
+        .into_iter()
+        .filter(|(k, _)| *k != "GITHUB_API_URL" && *k != "BACKEND_URL")
+        .collect();
+    let Some(app) = spawn(backend, &github, &extra).await else {
+        return;
+    };
+    let alice = nectr_tests::api::sign_in(&app, "code-alice").await;
+    assert_eq!(app.install(&alice, REPO).await.status, StatusCode::CREATED);
+    let filters = format!("/api/v1/repos/{REPO}/filters");
+    let put = |body: Value| {
+        let (app, alice, filters) = (&app, &alice, filters.clone());
+        async move {
+            app.call_with::<Value>(reqwest::Method::PUT, &filters, Some(alice), Some(&body))
+                .await
+        }
+    };
+    // FastHook's "main or release branch" filter.
+    let main_or_release = json!({"name": "main-or-release",
+    "headers": {"x-github-event": "pull_request"},
+    "body": {"$or": [
+        {"pull_request": {"base": {"ref": "main"}}},
+        {"pull_request": {"base": {"ref": {"$starts_with": "release/"}}}}
+    ]}});
+    let stored = put(json!({"filters": [main_or_release]})).await;
+    assert_eq!(stored.status, StatusCode::OK, "{}", stored.body);
+    let refused =
+        put(json!({"filters": [{"name": "x", "body": {"action": {"$regex": "o"}}}]})).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused
+            .detail()
+            .contains("body.action.$regex: unknown operator"),
+        "{}",
+        refused.body
+    );
+    let read = app
+        .call::<Value>(reqwest::Method::GET, &filters, Some(&alice))
+        .await;
+    assert_eq!(
+        read.body["filters"][0]["name"], "main-or-release",
+        "unchanged"
+    );
+
+    let secret = github.hook_secret(REPO).await;
+    let deliver = |base: &'static str| {
+        let (app, secret) = (&app, secret.clone());
+        async move {
+            let body = json!({
+                "action": "opened", "number": 7,
+                "pull_request": {"number": 7, "state": "open", "draft": false,
+                                 "head": {"sha": SHA1}, "base": {"ref": base}},
+                "repository": {"full_name": REPO}, "sender": {"login": "dev", "type": "User"},
+            })
+            .to_string()
+            .into_bytes();
+            app.deliver(
+                "pull_request",
+                &delivery_id(),
+                &body,
+                Some(&sign(&secret, &body)),
+            )
+            .await
+        }
+    };
+    let develop = deliver("develop").await;
+    assert_eq!(develop.body["status"], "ignored", "{}", develop.body);
+    assert_eq!(
+        develop.body["reason"],
+        "filtered: no filter admits it (main-or-release)"
+    );
+    let release = deliver("release/2.1").await;
+    assert_eq!(release.body["status"], "received", "{}", release.body);
+    // Cleared: everything is admitted again.
+    assert_eq!(put(json!({"filters": []})).await.status, StatusCode::OK);
+    let cleared = deliver("develop").await;
+    assert_ne!(cleared.body["status"], "ignored", "{}", cleared.body);
 }

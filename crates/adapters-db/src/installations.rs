@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use domain::accounts::{Installation, InstallationRegistry, Scope};
 use domain::codehost::AccessToken;
 use domain::review::RepositoryTokens;
+use domain::webhook::filters::{DeliveryFilter, parse_filters};
 use domain::webhook::ports::InstallationStore;
 use domain::webhook::values::{RepoFullName, WebhookSecret};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::accounts::secret_context;
 use crate::entities::installations::{self, Column};
@@ -196,6 +197,52 @@ impl InstallationStore for Db {
             secrets.push(self.open_secret(&installation, previous)?);
         }
         Ok(secrets)
+    }
+
+    async fn delivery_filters(
+        &self,
+        repository: &RepoFullName,
+    ) -> domain::Result<Vec<DeliveryFilter>> {
+        let stored = installations::Entity::find()
+            .select_only()
+            .column(installations::Column::DeliveryFilters)
+            .filter(installations::Column::RepoKey.eq(repository.key()))
+            .filter(installations::Column::IsActive.eq(true))
+            .into_tuple::<Option<String>>()
+            .one(&self.reader)
+            .await
+            .map_err(DbError::Query)?
+            .flatten();
+        let Some(text) = stored else {
+            return Ok(Vec::new());
+        };
+        // Stored only after `parse_filters` accepted them; a row changed by hand that no longer
+        // reads admits everything rather than dropping every delivery.
+        let list: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
+        match parse_filters(&list) {
+            Ok(filters) => Ok(filters),
+            Err(e) => {
+                tracing::error!(repository = %repository, error = %e, "stored delivery filters do not read; none applied");
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    async fn set_delivery_filters(
+        &self,
+        repository: &RepoFullName,
+        filters: Option<Vec<serde_json::Value>>,
+    ) -> domain::Result<bool> {
+        let text = filters.map(|f| serde_json::Value::Array(f).to_string());
+        let updated = installations::Entity::update_many()
+            .col_expr(installations::Column::DeliveryFilters, Expr::value(text))
+            .col_expr(installations::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(installations::Column::RepoKey.eq(repository.key()))
+            .filter(installations::Column::IsActive.eq(true))
+            .exec(&self.writer)
+            .await
+            .map_err(DbError::Query)?;
+        Ok(updated.rows_affected == 1)
     }
 }
 

@@ -38,6 +38,8 @@ pub struct AppState {
     pub memory: Arc<dyn domain::memory::ProjectMemory>,
     /// Receives Linear's webhooks.
     pub linear: domain::webhook::linear::LinearIngest,
+    /// Installations' webhook secrets and delivery filters.
+    pub installations: Arc<dyn domain::webhook::ports::InstallationStore>,
     /// Installations' default `.nectr.toml`.
     pub defaults: Arc<dyn domain::review::RepoDefaults>,
     /// What reviews cost, per repository and month.
@@ -232,6 +234,7 @@ fn app_state(
         memory: store.clone(),
         defaults: store.clone(),
         usage: store.clone(),
+        installations: store.clone(),
         linear: crate::context::linear_ingest(settings, db),
         backfill: Backfill::new(github, store, graph.clone()),
         graph,

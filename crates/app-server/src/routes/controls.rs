@@ -1,10 +1,11 @@
 //! The team's controls on the caller's connected repositories: the installation's default
-//! `.nectr.toml` and what reviews cost. Another user's repository answers 404.
+//! `.nectr.toml`, its delivery filters, and what reviews cost. Another user's repository answers 404.
 
 use actix_web::web;
 use domain::review::config::RepoConfig;
+use domain::webhook::filters::parse_filters;
 
-use crate::api::controls::{SettingsBody, UsageBody};
+use crate::api::controls::{FiltersBody, SettingsBody, UsageBody};
 use crate::api::memory::json_body;
 use crate::deadline::within;
 use crate::error::ApiError;
@@ -21,7 +22,60 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(settings))
             .route(web::put().to(set_settings)),
     )
+    .service(
+        web::resource("/api/v1/repos/{owner}/{repo}/filters")
+            .route(web::get().to(filters))
+            .route(web::put().to(set_filters)),
+    )
     .route("/api/v1/repos/{owner}/{repo}/usage", web::get().to(usage));
+}
+
+/// `GET /api/v1/repos/{owner}/{repo}/filters`: the filters in force (`[]`: none).
+async fn filters(
+    state: web::Data<AppState>,
+    CallerScope(scope): CallerScope,
+    path: web::Path<(String, String)>,
+) -> Result<web::Json<FiltersBody>, ApiError> {
+    let repo = repository(&scope, &path.0, &path.1)?;
+    let store = state.installations.clone();
+    let filters = within(state.store_timeout, async {
+        Ok(store.delivery_filters(&repo).await?)
+    })
+    .await?;
+    Ok(web::Json(FiltersBody {
+        repository: Some(repo.as_str().to_owned()),
+        filters: filters
+            .into_iter()
+            .map(|f| serde_json::json!({"name": f.name, "headers": f.headers, "body": f.body}))
+            .collect(),
+    }))
+}
+
+/// `PUT /api/v1/repos/{owner}/{repo}/filters` with `{"filters": [{"name", "headers", "body"}]}`
+/// (`[]` clears them). Invalid filters are a `400` naming the problem, and the filters in force
+/// stay as they were.
+async fn set_filters(
+    state: web::Data<AppState>,
+    CallerScope(scope): CallerScope,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<web::Json<FiltersBody>, ApiError> {
+    let repo = repository(&scope, &path.0, &path.1)?;
+    let asked: FiltersBody = json_body(&body)?;
+    parse_filters(&asked.filters).map_err(ApiError::BadRequest)?;
+    let store = state.installations.clone();
+    let list = (!asked.filters.is_empty()).then(|| asked.filters.clone());
+    let stored = within(state.store_timeout, async {
+        Ok(store.set_delivery_filters(&repo, list).await?)
+    })
+    .await?;
+    if !stored {
+        return Err(ApiError::NotFound("no such repository".into()));
+    }
+    Ok(web::Json(FiltersBody {
+        repository: Some(repo.as_str().to_owned()),
+        filters: asked.filters,
+    }))
 }
 
 /// `GET /api/v1/repos/{owner}/{repo}/settings`: `{}` when none are set.

@@ -11,6 +11,7 @@ use crate::webhook::delivery::{
     redact_headers, truncated,
 };
 use crate::webhook::event::{Decision, WebhookEvent, decide, event_type};
+use crate::webhook::filters::filtered;
 use crate::webhook::payload::{DeliveryPayload, PayloadReader};
 use crate::webhook::ports::{
     DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded, duplicate_detail,
@@ -124,7 +125,8 @@ impl IngestService {
             };
             return self.log(record, outcome, None).await;
         }
-        self.accept(checked, record, received_at).await
+        self.accept(checked, record, received_at, &request.headers)
+            .await
     }
 
     /// Refuses a request the endpoint does not take at all (another method than `POST`), with its
@@ -222,6 +224,7 @@ impl IngestService {
         checked: Checked<'_>,
         record: DeliveryRecord,
         received_at: chrono::DateTime<chrono::Utc>,
+        headers: &[(&str, &str)],
     ) -> Result<IngestOutcome> {
         let event = match WebhookEvent::from_payload(checked.event_name, &checked.payload) {
             Ok(event) => event,
@@ -251,6 +254,9 @@ impl IngestService {
             },
             Decision::Ignore(reason) => Disposition::Ignore { reason },
         };
+        let disposition = self
+            .filter(disposition, &event, headers, checked.body)
+            .await?;
         let new_event = NewEvent {
             provider: Provider::GitHub,
             delivery_id: checked.delivery_id,
@@ -261,6 +267,36 @@ impl IngestService {
         };
         let recorded = self.ports.events.record(new_event.clone(), record).await?;
         Ok(self.answer(new_event, &recorded))
+    }
+
+    /// Work a delivery asks for, unless the installation's filters admit it not: then ignored, the
+    /// reason naming the filters. The body is read as JSON only when filters are set.
+    async fn filter(
+        &self,
+        disposition: Disposition,
+        event: &WebhookEvent,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<Disposition> {
+        if matches!(disposition, Disposition::Ignore { .. }) {
+            return Ok(disposition);
+        }
+        let Some(repository) = &event.repository else {
+            return Ok(disposition);
+        };
+        let filters = self
+            .ports
+            .installations
+            .delivery_filters(repository)
+            .await?;
+        if filters.is_empty() {
+            return Ok(disposition);
+        }
+        let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        Ok(match filtered(&filters, headers, &json) {
+            Some(reason) => Disposition::Ignore { reason },
+            None => disposition,
+        })
     }
 
     /// What the sender is told of a recorded event.

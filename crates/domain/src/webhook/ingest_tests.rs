@@ -76,6 +76,9 @@ impl Harness {
         installations
             .expect_webhook_secrets()
             .returning(|_| Ok(Vec::new()));
+        installations
+            .expect_delivery_filters()
+            .returning(|_| Ok(Vec::new()));
         Self {
             installations,
             events: MockEventStore::new(),
@@ -172,6 +175,9 @@ async fn a_signed_opened_pull_request_is_queued_for_review() {
 async fn the_installation_secret_wins_over_the_global_one() {
     let mut h = Harness::new();
     h.installations = MockInstallationStore::new();
+    h.installations
+        .expect_delivery_filters()
+        .returning(|_| Ok(Vec::new()));
     h.installations.expect_webhook_secrets().returning(|repo| {
         assert_eq!(repo.as_str(), "acme/api");
         Ok(vec![secret("per-repo")])

@@ -1,11 +1,12 @@
 //! Receiving GitHub webhooks: values with rules ([`values`]), the signature ([`signature`]), what a
 //! delivery is about and whether it asks for a review ([`event`]), what is read of its body
 //! ([`payload`], with the port the GitHub adapter implements), the delivery log's record
-//! ([`delivery`]), Linear's webhooks ([`linear`]), the ports that store them ([`ports`]), and the ingest use case ([`ingest`]) with what it
+//! ([`delivery`]), per-installation delivery filters ([`filters`]), Linear's webhooks ([`linear`]), the ports that store them ([`ports`]), and the ingest use case ([`ingest`]) with what it
 //! takes and gives ([`request`]), and how long deliveries are kept ([`retention`]).
 
 pub mod delivery;
 pub mod event;
+pub mod filters;
 pub mod ingest;
 pub mod linear;
 pub mod payload;

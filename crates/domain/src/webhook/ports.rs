@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::queue::JobKind;
 use crate::webhook::delivery::{DeliveryOutcome, DeliveryRecord, Provider};
 use crate::webhook::event::{ReviewKey, WebhookEvent};
+use crate::webhook::filters::DeliveryFilter;
 use crate::webhook::values::{DeliveryId, RepoFullName, WebhookSecret};
 
 /// Connected repositories and their webhook secrets.
@@ -21,6 +22,23 @@ pub trait InstallationStore: Send + Sync {
     /// # Errors
     /// `Transient` when the store cannot be reached.
     async fn webhook_secrets(&self, repository: &RepoFullName) -> Result<Vec<WebhookSecret>>;
+
+    /// The delivery filters in force for `repository`'s active installation; empty when none are
+    /// set (every delivery is admitted).
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn delivery_filters(&self, repository: &RepoFullName) -> Result<Vec<DeliveryFilter>>;
+
+    /// Replaces them (`None` clears them); `false` when the repository has no active installation.
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn set_delivery_filters(
+        &self,
+        repository: &RepoFullName,
+        filters: Option<Vec<serde_json::Value>>,
+    ) -> Result<bool>;
 }
 
 /// What an accepted event asks the store to do.
