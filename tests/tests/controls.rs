@@ -21,6 +21,7 @@ on_both_backends!(
     a_members_review_command_re_reviews_and_pause_stops_automatic_reviews,
     an_installations_defaults_apply_under_the_file_and_usage_is_listed,
     delivery_filters_admit_what_they_name_and_refuse_to_be_invalid,
+    describe_writes_a_walkthrough_and_ask_answers_with_a_model,
 );
 
 const REPO: &str = "acme/backend";
@@ -594,4 +595,101 @@ async fn delivery_filters_admit_what_they_name_and_refuse_to_be_invalid(backend:
     assert_eq!(put(json!({"filters": []})).await.status, StatusCode::OK);
     let cleared = deliver("develop").await;
     assert_ne!(cleared.body["status"], "ignored", "{}", cleared.body);
+}
+
+async fn describe_writes_a_walkthrough_and_ask_answers_with_a_model(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    github.serve_pull_request(REPO, 7, SHA1, "open").await;
+    github.serve_diff(REPO, 7, FIRST).await;
+    github.accept_comments(REPO, 7).await;
+    Mock::given(method("PATCH"))
+        .and(path(format!("/repos/{REPO}/pulls/7")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"number": 7})))
+        .mount(&github.server)
+        .await;
+    let model = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-2", "object": "chat.completion", "model": "gpt-4.1-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant",
+                "content": "Read the key from the environment, as `Config::from_env` does."},
+                "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 500, "completion_tokens": 20, "total_tokens": 520}
+        })))
+        .mount(&model)
+        .await;
+
+    // The built-in reviewer: a structured walkthrough, and no answers without a model.
+    let Some(builtin) = spawn(backend, &github, &[]).await else {
+        return;
+    };
+    let described = comment(&builtin, "@nectr describe", "alice", "MEMBER", 6001).await;
+    assert_eq!(builtin.finished_event(described).await.status, "completed");
+    let patches = github
+        .requests("PATCH", &format!("/repos/{REPO}/pulls/7"))
+        .await;
+    let sent: Value = serde_json::from_slice(&patches[0].body).unwrap();
+    let description = sent["body"].as_str().unwrap();
+    assert!(
+        description.contains("<!-- nectr:walkthrough:start -->"),
+        "{description}"
+    );
+    assert!(
+        description.contains("**`src`** (+3 −0)\n- `src/config.rs`: modified, +3 −0"),
+        "{description}"
+    );
+    assert!(description.contains("**`legacy`**"), "{description}");
+    let asked = comment(
+        &builtin,
+        "@nectr ask where should the key come from?",
+        "alice",
+        "MEMBER",
+        6002,
+    )
+    .await;
+    assert_eq!(builtin.finished_event(asked).await.status, "completed");
+    let replies = github.posted_comments(REPO, 7).await;
+    assert!(
+        replies
+            .iter()
+            .any(|r| r.contains("Answering questions needs a model")),
+        "{replies:?}"
+    );
+
+    // A model answers, and is given the question and the diff.
+    let extra = [
+        ("AI_PROVIDER", "openai".to_owned()),
+        ("OPENAI_API_KEY", "sk-test".to_owned()),
+        ("OPENAI_BASE_URL", format!("{}/v1", model.uri())),
+    ];
+    let Some(with_model) = spawn(backend, &github, &extra).await else {
+        return;
+    };
+    let asked = comment(
+        &with_model,
+        "/nectr ask where should the key come from?",
+        "alice",
+        "MEMBER",
+        6003,
+    )
+    .await;
+    assert_eq!(with_model.finished_event(asked).await.status, "completed");
+    let replies = github.posted_comments(REPO, 7).await;
+    assert!(
+        replies
+            .last()
+            .unwrap()
+            .ends_with("Read the key from the environment, as `Config::from_env` does."),
+        "{replies:?}"
+    );
+    let sent: Value =
+        serde_json::from_slice(&model.received_requests().await.unwrap()[0].body).unwrap();
+    let prompt = sent["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        prompt.contains("<question>\nwhere should the key come from?\n</question>"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("File: src/config.rs"), "{prompt}");
+    assert!(sent.get("response_format").is_none(), "prose, not JSON");
 }

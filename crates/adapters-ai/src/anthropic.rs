@@ -65,6 +65,59 @@ impl Reviewer for AnthropicReviewer {
         "anthropic"
     }
 
+    async fn write(
+        &self,
+        instruction: &str,
+        request: &ReviewRequest,
+    ) -> Result<Option<String>, ReviewError> {
+        let url = format!("{}/v1/messages", self.config.base_url.trim_end_matches('/'));
+        let body = json!({
+            "model": self.config.model,
+            "max_tokens": self.config.max_tokens,
+            "system": prompt::WRITER,
+            "messages": [{"role": "user", "content": prompt::writer_message(instruction, request)}],
+        });
+        let answer = self
+            .client
+            .post_json(&url, &body, |call| {
+                call.header("x-api-key", self.config.api_key.expose_secret())
+                    .header("anthropic-version", "2023-06-01")
+            })
+            .await?;
+        if answer.exceeds_context() {
+            return Err(ReviewError::TooLarge(format!(
+                "Anthropic answered {}",
+                answer.status
+            )));
+        }
+        if !answer.is_success() {
+            return Err(ReviewError::Permanent(format!(
+                "Anthropic answered {}: {}",
+                answer.status,
+                answer.error_message()
+            )));
+        }
+        let text: String = answer
+            .body
+            .as_ref()
+            .and_then(|b| b["content"].as_array())
+            .map(|blocks| {
+                blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(ReviewError::Transient(
+                "Anthropic's answer holds no text".into(),
+            ));
+        }
+        Ok(Some(text.trim().to_owned()))
+    }
+
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
         let user = prompt::user_message(request);
         let url = format!("{}/v1/messages", self.config.base_url.trim_end_matches('/'));

@@ -260,6 +260,53 @@ impl Reviewer for OpenAiReviewer {
         Some(left.max(256))
     }
 
+    async fn write(
+        &self,
+        instruction: &str,
+        request: &ReviewRequest,
+    ) -> Result<Option<String>, ReviewError> {
+        let url = format!(
+            "{}/chat/completions",
+            self.config.base_url.trim_end_matches('/')
+        );
+        let body = json!({
+            "model": self.config.model,
+            "max_tokens": self.config.max_tokens,
+            "messages": [
+                {"role": "system", "content": prompt::WRITER},
+                {"role": "user", "content": prompt::writer_message(instruction, request)},
+            ],
+        });
+        let answer = self
+            .client
+            .post_json(&url, &body, |call| match &self.config.api_key {
+                Some(key) => call.bearer_auth(key.expose_secret()),
+                None => call,
+            })
+            .await?;
+        if answer.exceeds_context() {
+            return Err(ReviewError::TooLarge(format!(
+                "the model server answered {}",
+                answer.status
+            )));
+        }
+        if !answer.is_success() {
+            return Err(ReviewError::Permanent(format!(
+                "the model server answered {}: {}",
+                answer.status,
+                answer.error_message()
+            )));
+        }
+        let text = answer
+            .body
+            .as_ref()
+            .and_then(|b| b["choices"][0]["message"]["content"].as_str())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ReviewError::Transient("the model's answer holds no text".into()))?;
+        Ok(Some(text.to_owned()))
+    }
+
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
         let user = prompt::user_message(request);
         let answer = self.answer(&user).await?;

@@ -365,6 +365,28 @@ impl CodeHost for GitHub {
             .await
     }
 
+    async fn update_pull_request_body(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        body: &str,
+    ) -> CodeHostResult<()> {
+        let path = format!("{}/pulls/{number}", repo_path(repo));
+        let payload = json!({ "body": body });
+        self.call(
+            "update pull request",
+            token.as_ref(),
+            Method::PATCH,
+            &path,
+            Some(&payload),
+            JSON,
+        )
+        .await?;
+        self.forget_pull_request(repo, number);
+        Ok(())
+    }
+
     async fn update_comment(
         &self,
         token: Option<AccessToken>,

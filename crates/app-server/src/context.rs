@@ -10,7 +10,7 @@ use adapters_github::{GitHub, GitHubPayloads};
 use domain::clock::SystemClock;
 use domain::memory::command::AnswerComment;
 use domain::review::service::ReviewPullRequest;
-use domain::review::{ReviewControls, ReviewSources};
+use domain::review::{ReviewControls, ReviewSources, Reviewer};
 use domain::tickets::{CachedTickets, ErrorTracker, TicketSource};
 use domain::webhook::linear::LinearIngest;
 
@@ -72,11 +72,12 @@ pub fn review_controls(settings: &Settings, db: &Db) -> ReviewControls {
 }
 
 /// Answers `@nectr` commands in pull requests' comments, replying through `github`; `@nectr review`
-/// runs `reviews`.
+/// runs `reviews`, and `writer` (the configured reviewer) writes `ask`'s and `describe`'s prose.
 pub fn answer_comment(
     github: Arc<GitHub>,
     db: &Db,
     reviews: Arc<ReviewPullRequest>,
+    writer: Arc<dyn Reviewer>,
 ) -> AnswerComment {
     AnswerComment {
         payloads: Arc::new(db.clone()),
@@ -87,6 +88,7 @@ pub fn answer_comment(
         clock: Arc::new(SystemClock),
         reviews: Some(reviews),
         pauses: Some(Arc::new(db.clone())),
+        writer: Some(writer),
     }
 }
 

@@ -159,7 +159,7 @@ pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, 
     let review = Arc::new(
         ReviewPullRequest::new(
             github.clone(),
-            reviewer,
+            reviewer.clone(),
             tokens.clone(),
             settings.review.budget,
             graph.clone(),
@@ -170,7 +170,7 @@ pub fn job_handler(settings: &Settings, db: &Db) -> Result<Arc<dyn JobHandler>, 
     Ok(Arc::new(ByKind {
         review: review.clone(),
         index: Arc::new(IndexMergedPullRequest::new(github.clone(), tokens, graph)),
-        command: Arc::new(crate::context::answer_comment(github, db, review)),
+        command: Arc::new(crate::context::answer_comment(github, db, review, reviewer)),
     }))
 }
 

@@ -5,6 +5,8 @@
 //! - `remember <text>` stores `<text>` as an active memory of the repository: a `rule` unless it
 //!   starts with `pattern:`, `decision:` or `rule:`; `forbid "…" in "…": …` must read as a rule.
 //! - `review`: a full review now, even of a head commit reviewed before.
+//! - `describe`: a walkthrough written into the description (the model's prose, or the built-in
+//!   reviewer's list by area); `ask <question>`: the model's answer.
 //! - `pause` / `resume`: automatic reviews of this pull request.
 //! - `help`, and any command nectr does not know: the list.
 //!
@@ -16,16 +18,23 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::json;
 
+use crate::codehost::AccessToken;
 use crate::memory::model::{MemoryKind, MemorySource, MemoryStatus, NewMemory, Remembered};
 use crate::memory::ports::ProjectMemory;
 use crate::memory::rule::ForbidRule;
 use crate::queue::outcome::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
+use crate::review::codehost::{ChangedFile, PullRequest};
 use crate::review::controls::PauseStore;
+use crate::review::diff::from_changed_file;
 use crate::review::service::ReviewOnDemand;
-use crate::review::{CodeHost, RepositoryTokens};
+use crate::review::walkthrough;
+use crate::review::{CodeHost, RepositoryTokens, ReviewError, ReviewRequest, Reviewer};
 use crate::webhook::payload::{DeliveryPayload, PayloadReader};
 use crate::webhook::ports::StoredPayloads;
+
+/// Files whose diffs `ask` and `describe` give the model, at most.
+const WRITE_FILES: usize = 50;
 
 /// The name comments call nectr by.
 pub const MENTION: &str = "@nectr";
@@ -46,6 +55,10 @@ pub enum Command {
     Pause,
     /// `@nectr resume`.
     Resume,
+    /// `@nectr describe`.
+    Describe,
+    /// `@nectr ask <question>`.
+    Ask(String),
     /// `@nectr help`, or a command nectr does not know (named).
     Help { unknown: Option<String> },
 }
@@ -85,6 +98,8 @@ pub fn parse_command(body: &str) -> Option<Command> {
         "review" => Command::Review,
         "pause" => Command::Pause,
         "resume" => Command::Resume,
+        "describe" => Command::Describe,
+        "ask" => Command::Ask(text),
         "" | "help" => Command::Help { unknown: None },
         other => Command::Help {
             unknown: Some(other.chars().take(40).collect()),
@@ -112,6 +127,8 @@ pub fn kind_and_content(text: &str) -> (MemoryKind, &str) {
 
 const HELP: &str = "I understand (`/nectr …` works too):\n\n\
 - `@nectr review`: review this pull request now, even a commit reviewed before;\n\
+- `@nectr describe`: write a walkthrough of the change into the description (kept up to date in place);\n\
+- `@nectr ask <question>`: an answer about this pull request (needs a model);\n\
 - `@nectr pause` / `@nectr resume`: stop or restart automatic reviews of this pull request;\n\
 - `@nectr help`: this list;\n\
 - `@nectr remember <text>`: keep `<text>` as a rule for every review of this repository \
@@ -132,6 +149,9 @@ pub struct AnswerComment {
     pub reviews: Option<Arc<dyn ReviewOnDemand>>,
     /// Keeps `@nectr pause` (none: the command says pausing is not available).
     pub pauses: Option<Arc<dyn PauseStore>>,
+    /// Writes `@nectr ask`'s answers and `@nectr describe`'s prose (none, or a reviewer without a
+    /// model: `describe` is structured and `ask` says a model is needed).
+    pub writer: Option<Arc<dyn Reviewer>>,
 }
 
 impl std::fmt::Debug for AnswerComment {
@@ -197,6 +217,8 @@ impl AnswerComment {
                 return Ok((format!("{opening}{HELP}"), json!({"command": "help"})));
             }
             Command::Review => return self.review(job).await,
+            Command::Describe => return self.describe(job).await,
+            Command::Ask(question) => return self.ask(job, &question).await,
             Command::Pause | Command::Resume => {
                 return self
                     .pause(job, &comment.author, command == Command::Pause)
@@ -300,6 +322,124 @@ impl AnswerComment {
             reply,
             json!({"command": "review", "outcome": result_name(&result)}),
         ))
+    }
+
+    /// The pull request and (its first [`WRITE_FILES`]) files, as a request to write about.
+    async fn pull_request(
+        &self,
+        job: &Job,
+    ) -> Result<(Option<AccessToken>, PullRequest, Vec<ChangedFile>), JobResult> {
+        let token =
+            self.tokens
+                .token_for(&job.repository)
+                .await
+                .map_err(|e| JobResult::Transient {
+                    error: format!("the repository's token: {e}"),
+                    retry_at: None,
+                })?;
+        let host = &self.code_host;
+        let pr = host
+            .pull_request(token.clone(), &job.repository, job.pr_number)
+            .await
+            .map_err(job_result_of)?;
+        let files = host
+            .pull_request_files(token.clone(), &job.repository, job.pr_number)
+            .await
+            .map_err(job_result_of)?;
+        Ok((token, pr, files))
+    }
+
+    /// What the writer is given: the title, description and the first files' diffs.
+    fn request(pr: &PullRequest, files: &[ChangedFile]) -> ReviewRequest {
+        let mut request = ReviewRequest::new(
+            pr.title.clone(),
+            files
+                .iter()
+                .take(WRITE_FILES)
+                .map(from_changed_file)
+                .collect(),
+        );
+        request.description = pr.body.clone().filter(|b| !b.trim().is_empty());
+        request
+    }
+
+    /// The writer's prose for `instruction`, `None` without a model (or when it cannot).
+    async fn prose(
+        &self,
+        instruction: &str,
+        request: &ReviewRequest,
+    ) -> Result<Option<String>, JobResult> {
+        let Some(writer) = &self.writer else {
+            return Ok(None);
+        };
+        match writer.write(instruction, request).await {
+            Ok(text) => Ok(text),
+            Err(ReviewError::Transient(error)) => Err(JobResult::Transient {
+                error,
+                retry_at: None,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "the model could not write; answering without it");
+                Ok(None)
+            }
+        }
+    }
+
+    /// `@nectr describe`: the walkthrough, written into the description between nectr's markers.
+    async fn describe(&self, job: &Job) -> Result<(String, serde_json::Value), JobResult> {
+        let (token, pr, files) = self.pull_request(job).await?;
+        let request = Self::request(&pr, &files);
+        let (text, by) = match self
+            .prose(
+                "Write a walkthrough of this pull request for its reviewers: what changed and \
+                 why, grouped by area (a short heading per area, a few bullets each).",
+                &request,
+            )
+            .await?
+        {
+            Some(prose) => (prose, "the model"),
+            None => (walkthrough::structured(&files), "the built-in reviewer"),
+        };
+        let body = walkthrough::into_description(pr.body.as_deref().unwrap_or(""), &text);
+        self.code_host
+            .update_pull_request_body(token, &job.repository, job.pr_number, &body)
+            .await
+            .map_err(job_result_of)?;
+        Ok((
+            format!(
+                "I wrote a walkthrough into the description ({by}); `@nectr describe` again updates it."
+            ),
+            json!({"command": "describe", "by": by}),
+        ))
+    }
+
+    /// `@nectr ask <question>`: the model's answer, as the reply.
+    async fn ask(
+        &self,
+        job: &Job,
+        question: &str,
+    ) -> Result<(String, serde_json::Value), JobResult> {
+        if question.trim().is_empty() {
+            return Ok((
+                "Ask me a question: `@nectr ask <question>`.".into(),
+                json!({"command": "ask", "answered": false}),
+            ));
+        }
+        let (_, pr, files) = self.pull_request(job).await?;
+        let request = Self::request(&pr, &files);
+        let instruction = format!(
+            "Answer this question about the pull request:\n<question>\n{}\n</question>",
+            question.chars().take(2_000).collect::<String>()
+        );
+        Ok(match self.prose(&instruction, &request).await? {
+            Some(answer) => (answer, json!({"command": "ask", "answered": true})),
+            None => (
+                "Answering questions needs a model: this nectr reviews with its built-in rules \
+                 (set AI_PROVIDER to anthropic or openai)."
+                    .into(),
+                json!({"command": "ask", "answered": false}),
+            ),
+        })
     }
 
     /// `@nectr pause` / `@nectr resume`.

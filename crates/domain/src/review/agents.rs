@@ -47,6 +47,14 @@ impl Reviewer for ParallelAgents {
         self.inner.context_tokens().await
     }
 
+    async fn write(
+        &self,
+        instruction: &str,
+        request: &ReviewRequest,
+    ) -> Result<Option<String>, ReviewError> {
+        self.inner.write(instruction, request).await
+    }
+
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
         let answers = futures_util::future::join_all(Focus::ALL.map(|focus| {
             let mut request = request.clone();

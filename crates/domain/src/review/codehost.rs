@@ -285,6 +285,14 @@ pub trait CodeHost: Send + Sync {
         repo: &RepoFullName,
         number: u64,
     ) -> CodeHostResult<Vec<IssueComment>>;
+    /// Replaces pull request `number`'s description.
+    async fn update_pull_request_body(
+        &self,
+        token: Option<AccessToken>,
+        repo: &RepoFullName,
+        number: u64,
+        body: &str,
+    ) -> CodeHostResult<()>;
     /// Replaces the body of comment `comment_id`.
     async fn update_comment(
         &self,

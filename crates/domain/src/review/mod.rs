@@ -20,6 +20,7 @@ mod prepare;
 pub mod render;
 pub mod service;
 pub mod sources;
+pub mod walkthrough;
 
 pub use codehost::CodeHost;
 pub use controls::{MonthUsage, PriceTable, RepoDefaults, ReviewControls, UsageStore};

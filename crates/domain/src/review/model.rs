@@ -277,6 +277,19 @@ pub trait Reviewer: Send + Sync {
     async fn context_tokens(&self) -> Option<usize> {
         None
     }
+
+    /// A model's prose, in Markdown, for `instruction` about the pull request in `request`
+    /// (`@nectr ask`, `@nectr describe`); `None` for a reviewer without a model.
+    ///
+    /// # Errors
+    /// As [`Reviewer::review`].
+    async fn write(
+        &self,
+        _instruction: &str,
+        _request: &ReviewRequest,
+    ) -> Result<Option<String>, ReviewError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
