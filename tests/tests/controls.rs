@@ -1,14 +1,15 @@
 //! The team's controls end to end, on SQLite and PostgreSQL, against the fake GitHub serving
 //! `.nectr.toml`: path excludes and `min_severity` change what is posted, the `nectr/review` status
 //! goes pending → failure/success (and error when skipped or failed), the one summary comment is
-//! edited across three pushes, a spent budget skips with an error status, and a file that does not
-//! parse says so and reviews on the defaults.
+//! edited across three pushes, a spent budget skips with an error status, a file that does not
+//! parse says so and reviews on the defaults, an installation's defaults apply under the file, and
+//! delivery filters admit what they name. The comment commands are in `commands.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{
-    Backend, CORPUS_SECRET, StatusCode, TestApp, corpus_dir, delivery_id, on_both_backends, sign,
+    Backend, CORPUS_SECRET, StatusCode, TestApp, delivery_id, on_both_backends, sign,
 };
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -18,10 +19,8 @@ on_both_backends!(
     config_statuses_and_one_summary_across_three_pushes,
     a_spent_budget_skips_with_an_error_status,
     skips_failures_and_a_broken_file_are_said_in_the_status_and_the_body,
-    a_members_review_command_re_reviews_and_pause_stops_automatic_reviews,
     an_installations_defaults_apply_under_the_file_and_usage_is_listed,
     delivery_filters_admit_what_they_name_and_refuse_to_be_invalid,
-    describe_writes_a_walkthrough_and_ask_answers_with_a_model,
 );
 
 const REPO: &str = "acme/backend";
@@ -292,124 +291,6 @@ async fn skips_failures_and_a_broken_file_are_said_in_the_status_and_the_body(ba
     );
 }
 
-/// An `issue_comment` `created` on pull request #7 (the corpus's, edited), signed with the
-/// global secret; the answer's event id.
-async fn comment(app: &TestApp, body: &str, login: &str, association: &str, id: u64) -> i64 {
-    let raw = std::fs::read(corpus_dir().join("github/issue_comment/created.json")).unwrap();
-    let mut payload: Value = serde_json::from_slice(&raw).unwrap();
-    payload["repository"]["full_name"] = json!(REPO);
-    payload["issue"]["number"] = json!(7);
-    payload["issue"]["pull_request"] =
-        json!({"url": format!("https://api.github.com/repos/{REPO}/pulls/7")});
-    payload["comment"]["id"] = json!(id);
-    payload["comment"]["body"] = json!(body);
-    payload["comment"]["user"]["login"] = json!(login);
-    payload["comment"]["author_association"] = json!(association);
-    payload["sender"]["login"] = json!(login);
-    let bytes = payload.to_string().into_bytes();
-    let answer = app
-        .deliver(
-            "issue_comment",
-            &delivery_id(),
-            &bytes,
-            Some(&sign(CORPUS_SECRET, &bytes)),
-        )
-        .await;
-    assert_eq!(answer.status, StatusCode::OK);
-    assert_eq!(answer.body["status"], "received", "{}", answer.body);
-    answer.body["event_id"].as_i64().unwrap()
-}
-
-async fn a_members_review_command_re_reviews_and_pause_stops_automatic_reviews(backend: Backend) {
-    let github = FakeGitHub::start().await;
-    let moving = github.serve_moving_pull_request(REPO, 7, SHA1, CLEAN).await;
-    github.accept_reviews(REPO, 7).await;
-    github.accept_comments(REPO, 7).await;
-    github.accept_statuses(REPO).await;
-    let Some(app) = spawn(backend, &github, &[]).await else {
-        return;
-    };
-    let first = app.deliver_pull_request(REPO, 7, SHA1, "opened").await;
-    assert_eq!(app.finished_event(first).await.status, "completed");
-    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 1);
-
-    // A member asks again for the same head: reviewed again, whole. A 👀 first.
-    let asked = comment(&app, "@nectr review", "alice", "MEMBER", 5001).await;
-    assert_eq!(app.finished_event(asked).await.status, "completed");
-    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 2);
-    let reactions = github
-        .requests(
-            "POST",
-            &format!("/repos/{REPO}/issues/comments/5001/reactions"),
-        )
-        .await;
-    let reaction: Value = serde_json::from_slice(&reactions[0].body).unwrap();
-    assert_eq!(reaction["content"], "eyes");
-    let replies = github.posted_comments(REPO, 7).await;
-    assert!(
-        replies
-            .iter()
-            .any(|r| r.contains("Reviewed: ") && r.contains("[the review](")),
-        "{replies:?}"
-    );
-    let result = app.last_run_result(asked).await;
-    assert_eq!(
-        (&result["command"], &result["outcome"]),
-        (&json!("review"), &json!("completed"))
-    );
-
-    // Anyone else is refused; nothing is reviewed, no 👀.
-    let refused = comment(&app, "/nectr review", "drive-by", "NONE", 5002).await;
-    assert_eq!(app.finished_event(refused).await.status, "completed");
-    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 2);
-    assert!(
-        github
-            .requests(
-                "POST",
-                &format!("/repos/{REPO}/issues/comments/5002/reactions")
-            )
-            .await
-            .is_empty()
-    );
-
-    // Paused: a push is not reviewed, and its status says why. Resumed: the next one is.
-    let paused = comment(&app, "@nectr pause", "alice", "MEMBER", 5003).await;
-    assert_eq!(app.finished_event(paused).await.status, "completed");
-    moving.push(SHA2, CLEAN);
-    let push = app.deliver_pull_request(REPO, 7, SHA2, "synchronize").await;
-    let event = app.finished_event(push).await;
-    assert_eq!(event.status, "skipped");
-    assert!(
-        event
-            .reason
-            .as_deref()
-            .unwrap()
-            .contains("paused (by @alice; @nectr resume)"),
-        "{:?}",
-        event.reason
-    );
-    let statuses = github.statuses(REPO, SHA2).await;
-    assert_eq!(statuses.len(), 1);
-    assert_eq!(statuses[0].0, "error");
-    let resumed = comment(&app, "@nectr resume", "alice", "MEMBER", 5004).await;
-    assert_eq!(app.finished_event(resumed).await.status, "completed");
-    moving.push(SHA3, CLEAN);
-    let push = app.deliver_pull_request(REPO, 7, SHA3, "synchronize").await;
-    assert_eq!(app.finished_event(push).await.status, "completed");
-    assert_eq!(github.posted_reviews(REPO, 7).await.len(), 3);
-    let replies = github.posted_comments(REPO, 7).await;
-    assert!(
-        replies
-            .iter()
-            .any(|r| r.contains("Automatic reviews of this pull request are paused"))
-    );
-    assert!(
-        replies
-            .iter()
-            .any(|r| r.contains("Automatic reviews of this pull request are back on"))
-    );
-}
-
 async fn an_installations_defaults_apply_under_the_file_and_usage_is_listed(backend: Backend) {
     let github = FakeGitHub::start().await;
     github.serve_pull_request(REPO, 7, SHA1, "open").await;
@@ -595,101 +476,4 @@ async fn delivery_filters_admit_what_they_name_and_refuse_to_be_invalid(backend:
     assert_eq!(put(json!({"filters": []})).await.status, StatusCode::OK);
     let cleared = deliver("develop").await;
     assert_ne!(cleared.body["status"], "ignored", "{}", cleared.body);
-}
-
-async fn describe_writes_a_walkthrough_and_ask_answers_with_a_model(backend: Backend) {
-    let github = FakeGitHub::start().await;
-    github.serve_pull_request(REPO, 7, SHA1, "open").await;
-    github.serve_diff(REPO, 7, FIRST).await;
-    github.accept_comments(REPO, 7).await;
-    Mock::given(method("PATCH"))
-        .and(path(format!("/repos/{REPO}/pulls/7")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"number": 7})))
-        .mount(&github.server)
-        .await;
-    let model = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-2", "object": "chat.completion", "model": "gpt-4.1-mini",
-            "choices": [{"index": 0, "message": {"role": "assistant",
-                "content": "Read the key from the environment, as `Config::from_env` does."},
-                "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 500, "completion_tokens": 20, "total_tokens": 520}
-        })))
-        .mount(&model)
-        .await;
-
-    // The built-in reviewer: a structured walkthrough, and no answers without a model.
-    let Some(builtin) = spawn(backend, &github, &[]).await else {
-        return;
-    };
-    let described = comment(&builtin, "@nectr describe", "alice", "MEMBER", 6001).await;
-    assert_eq!(builtin.finished_event(described).await.status, "completed");
-    let patches = github
-        .requests("PATCH", &format!("/repos/{REPO}/pulls/7"))
-        .await;
-    let sent: Value = serde_json::from_slice(&patches[0].body).unwrap();
-    let description = sent["body"].as_str().unwrap();
-    assert!(
-        description.contains("<!-- nectr:walkthrough:start -->"),
-        "{description}"
-    );
-    assert!(
-        description.contains("**`src`** (+3 −0)\n- `src/config.rs`: modified, +3 −0"),
-        "{description}"
-    );
-    assert!(description.contains("**`legacy`**"), "{description}");
-    let asked = comment(
-        &builtin,
-        "@nectr ask where should the key come from?",
-        "alice",
-        "MEMBER",
-        6002,
-    )
-    .await;
-    assert_eq!(builtin.finished_event(asked).await.status, "completed");
-    let replies = github.posted_comments(REPO, 7).await;
-    assert!(
-        replies
-            .iter()
-            .any(|r| r.contains("Answering questions needs a model")),
-        "{replies:?}"
-    );
-
-    // A model answers, and is given the question and the diff.
-    let extra = [
-        ("AI_PROVIDER", "openai".to_owned()),
-        ("OPENAI_API_KEY", "sk-test".to_owned()),
-        ("OPENAI_BASE_URL", format!("{}/v1", model.uri())),
-    ];
-    let Some(with_model) = spawn(backend, &github, &extra).await else {
-        return;
-    };
-    let asked = comment(
-        &with_model,
-        "/nectr ask where should the key come from?",
-        "alice",
-        "MEMBER",
-        6003,
-    )
-    .await;
-    assert_eq!(with_model.finished_event(asked).await.status, "completed");
-    let replies = github.posted_comments(REPO, 7).await;
-    assert!(
-        replies
-            .last()
-            .unwrap()
-            .ends_with("Read the key from the environment, as `Config::from_env` does."),
-        "{replies:?}"
-    );
-    let sent: Value =
-        serde_json::from_slice(&model.received_requests().await.unwrap()[0].body).unwrap();
-    let prompt = sent["messages"][1]["content"].as_str().unwrap();
-    assert!(
-        prompt.contains("<question>\nwhere should the key come from?\n</question>"),
-        "{prompt}"
-    );
-    assert!(prompt.contains("File: src/config.rs"), "{prompt}");
-    assert!(sent.get("response_format").is_none(), "prose, not JSON");
 }

@@ -8,7 +8,7 @@ use adapters_ai::{LinearTickets, SentryErrors};
 use adapters_db::Db;
 use adapters_github::{GitHub, GitHubPayloads};
 use domain::clock::SystemClock;
-use domain::memory::command::AnswerComment;
+use domain::commands::AnswerComment;
 use domain::review::service::ReviewPullRequest;
 use domain::review::{ReviewControls, ReviewSources, Reviewer};
 use domain::tickets::{CachedTickets, ErrorTracker, TicketSource};

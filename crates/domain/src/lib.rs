@@ -10,6 +10,7 @@
 //! - [`knowledge`]: the knowledge graph (file experts, related pull requests) behind its port.
 //! - [`memory`]: project memory (rules, patterns, decisions, developers), recalled for each review
 //!   and written by `@nectr remember` comments, the API and the model.
+//! - [`commands`]: `@nectr …` commands in pull-request comments and the use case that answers them.
 //! - [`tickets`]: the Linear issues a pull request refers to and the production errors (Sentry) in
 //!   its files, as review context.
 //! - [`accounts`]: signing in, connecting, disconnecting and re-keying repositories, the management
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod clock;
 pub mod codehost;
+pub mod commands;
 pub mod digest;
 pub mod error;
 pub mod health;

@@ -7,11 +7,9 @@
 //!   applies offline.
 //! - [`recall`]: what a review is given: every active rule (capped), the best full-text matches for
 //!   the pull request, and its author's developer memories, in a bounded number of characters.
-//! - [`command`]: `@nectr …` commands in pull-request comments, who may give them, and the use case
-//!   that answers them.
+//! - `@nectr remember` is one of the comment commands ([`crate::commands`]).
 //! - [`ports`]: the store.
 
-pub mod command;
 pub mod model;
 pub mod ports;
 pub mod recall;

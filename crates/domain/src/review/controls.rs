@@ -1,6 +1,6 @@
 //! The team's controls on a review: the repository's `.nectr.toml` over its installation's defaults
-//! (read from the base branch), the commit status `nectr/review`, the one summary comment edited on
-//! every review, and the monthly budget. Each is off unless [`ReviewControls`] turns it on, so an
+//! (read from the base branch), pauses, costs and the monthly budget; the commit status and the
+//! summary comment are in `status.rs`. Each is off unless [`ReviewControls`] turns it on, so an
 //! embedder's review runs as before.
 
 use std::sync::Arc;
@@ -8,20 +8,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 
-use crate::codehost::CodeHostError;
 use crate::error::Result;
-use crate::review::codehost::{CommitStatus, StatusState};
 use crate::review::config::{CONFIG_FILE, ConfigError, RepoConfig, overlay, parse_table};
 use crate::review::model::Usage;
 use crate::review::prepare::Target;
 use crate::review::service::{ReviewPullRequest, Stop, stop};
 use crate::webhook::event::ReviewTriggers;
 use crate::webhook::values::RepoFullName;
-
-/// The commit status's context.
-pub const STATUS_CONTEXT: &str = "nectr/review";
-/// The hidden line that marks nectr's summary comment.
-pub const SUMMARY_MARKER: &str = "<!-- nectr:summary -->";
 
 /// An installation's default `.nectr.toml` (its owner's policy), stored by nectr.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
@@ -343,41 +336,6 @@ impl ReviewPullRequest {
         }
     }
 
-    /// Sets the commit status, when statuses are on. A failure is logged: the review stands.
-    pub(super) async fn set_status(
-        &self,
-        target: &Target,
-        event_id: i64,
-        state: StatusState,
-        description: &str,
-    ) {
-        if !self.controls.statuses {
-            return;
-        }
-        let status = CommitStatus {
-            state,
-            context: STATUS_CONTEXT.to_owned(),
-            description: description.chars().take(140).collect(),
-            target_url: self
-                .controls
-                .status_url
-                .as_ref()
-                .map(|base| format!("{base}/{event_id}")),
-        };
-        if let Err(e) = self
-            .code_host
-            .set_status(
-                target.token.clone(),
-                &target.repo,
-                target.pr.head_sha.as_str(),
-                &status,
-            )
-            .await
-        {
-            tracing::warn!(error = %e, state = state.as_str(), "could not set the commit status");
-        }
-    }
-
     /// The repository's spend this month, when a budget applies and is spent: why to skip.
     pub(super) async fn budget_spent(
         &self,
@@ -421,37 +379,6 @@ impl ReviewPullRequest {
             }
         }
         cost
-    }
-
-    /// Writes the summary comment: edits nectr's own (found by its marker, written by the token's
-    /// owner when known), else posts it.
-    pub(super) async fn write_summary(
-        &self,
-        target: &Target,
-        owner: Option<&str>,
-        body: &str,
-    ) -> std::result::Result<(), CodeHostError> {
-        if !self.controls.summary {
-            return Ok(());
-        }
-        let host = &self.code_host;
-        let body = format!("{SUMMARY_MARKER}\n{body}");
-        let comments = host
-            .issue_comments(target.token.clone(), &target.repo, target.pr.number)
-            .await?;
-        let mine = comments
-            .iter()
-            .find(|c| c.body.starts_with(SUMMARY_MARKER) && owner.is_none_or(|o| c.author == o));
-        match mine {
-            Some(c) => {
-                host.update_comment(target.token.clone(), &target.repo, c.id, &body)
-                    .await
-            }
-            None => host
-                .comment(target.token.clone(), &target.repo, target.pr.number, &body)
-                .await
-                .map(|_| ()),
-        }
     }
 }
 

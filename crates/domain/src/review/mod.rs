@@ -14,12 +14,14 @@ pub mod controls;
 pub mod diff;
 mod gather;
 pub mod model;
+pub mod ondemand;
 pub mod ports;
 mod post;
 mod prepare;
 pub mod render;
 pub mod service;
 pub mod sources;
+pub mod status;
 pub mod walkthrough;
 
 pub use codehost::CodeHost;

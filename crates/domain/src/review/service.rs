@@ -22,15 +22,15 @@ use crate::queue::outcome::job_result_of;
 use crate::queue::{Job, JobHandler, JobResult};
 use crate::review::budget::{Budget, Plan};
 use crate::review::codehost::CodeHost;
-use crate::review::codehost::{CommitStatus, ReviewVerdict, StatusState};
-use crate::review::controls::{ReviewControls, STATUS_CONTEXT};
+use crate::review::codehost::{ReviewVerdict, StatusState};
+use crate::review::controls::ReviewControls;
 use crate::review::diff::FileDiff;
 use crate::review::gather::{Gathered, ReviewScope};
-use crate::review::model::Severity;
 use crate::review::post::Posting;
 use crate::review::prepare::{History, Target};
 use crate::review::render::fingerprint;
 use crate::review::sources::ReviewSources;
+use crate::review::status::summary_comment;
 use crate::review::{RepositoryTokens, ReviewDraft, ReviewError, ReviewRequest, Reviewer};
 
 /// Reviews a job's pull request and posts the review.
@@ -112,7 +112,7 @@ impl ReviewPullRequest {
         self
     }
 
-    async fn run(&self, job: &Job, forced: bool) -> Result<JobResult, Stop> {
+    pub(super) async fn run(&self, job: &Job, forced: bool) -> Result<JobResult, Stop> {
         let started = Instant::now();
         let target = self.prepare(job).await?;
         let loaded = self.load_config(&target).await?;
@@ -205,41 +205,6 @@ impl ReviewPullRequest {
             result["cost_usd"] = json!(cost);
         }
         Ok(result)
-    }
-
-    /// After a run that failed for good (a permanent failure, or the last attempt): the `error`
-    /// status, so a failed review never looks like a passed one.
-    async fn settle_failure(&self, job: &Job, result: &JobResult) {
-        let why = match result {
-            JobResult::Permanent { error } => error.clone(),
-            JobResult::Transient { error, .. }
-                if self.controls.max_attempts > 0 && job.attempts >= self.controls.max_attempts =>
-            {
-                format!("failed after {} attempts: {error}", job.attempts)
-            }
-            _ => return,
-        };
-        let (Some(sha), true) = (&job.head_sha, self.controls.statuses) else {
-            return;
-        };
-        let token = self.tokens.token_for(&job.repository).await.ok().flatten();
-        let status = CommitStatus {
-            state: StatusState::Error,
-            context: STATUS_CONTEXT.to_owned(),
-            description: format!("Review failed: {why}").chars().take(140).collect(),
-            target_url: self
-                .controls
-                .status_url
-                .as_ref()
-                .map(|base| format!("{base}/{}", job.event_id)),
-        };
-        if let Err(e) = self
-            .code_host
-            .set_status(token, &job.repository, sha.as_str(), &status)
-            .await
-        {
-            tracing::warn!(error = %e, "could not set the error status");
-        }
     }
 
     /// Stage 3: every chunk of the plan reviewed, the scope said in the summary, and what an
@@ -474,91 +439,6 @@ fn halves(files: &[FileDiff]) -> Option<(Vec<FileDiff>, Vec<FileDiff>)> {
 /// A commit's first 12 characters, as reviews show it.
 pub(super) fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
-}
-
-/// Reviews on request (`@nectr review`), from the command's job.
-#[async_trait]
-pub trait ReviewOnDemand: Send + Sync {
-    /// A full review of the pull request `job` names, at its head commit now, even one reviewed
-    /// before; its result. The command's event id marks the review, so a retry posts nothing twice.
-    async fn review_now(&self, job: &Job) -> JobResult;
-}
-
-#[async_trait]
-impl ReviewOnDemand for ReviewPullRequest {
-    async fn review_now(&self, job: &Job) -> JobResult {
-        let token = match self.tokens.token_for(&job.repository).await {
-            Ok(token) => token,
-            Err(e) => {
-                return JobResult::Transient {
-                    error: format!("the repository's token: {e}"),
-                    retry_at: None,
-                };
-            }
-        };
-        self.code_host
-            .forget_pull_request(&job.repository, job.pr_number);
-        let pr = match self
-            .code_host
-            .pull_request(token, &job.repository, job.pr_number)
-            .await
-        {
-            Ok(pr) => pr,
-            Err(e) => return job_result_of(e),
-        };
-        let review = Job {
-            head_sha: Some(pr.head_sha),
-            action: Some("requested".into()),
-            ..job.clone()
-        };
-        let result = match self.run(&review, true).await {
-            Ok(result) => result,
-            Err(stopped) => *stopped,
-        };
-        self.settle_failure(&review, &result).await;
-        result
-    }
-}
-
-/// The one summary comment's text: verdict, what was covered, the findings by severity, the files
-/// not reviewed, and the cost.
-fn summary_comment(
-    gathered: &Gathered,
-    draft: &ReviewDraft,
-    posting: &Posting,
-    cost: Option<f64>,
-) -> String {
-    let count = |s: Severity| draft.findings.iter().filter(|f| f.severity == s).count();
-    let verdict = match posting.review.event {
-        ReviewVerdict::RequestChanges => "changes requested",
-        _ => "commented",
-    };
-    let scope = match &gathered.scope {
-        ReviewScope::Since { since } => format!("the commits since `{}`", short(since)),
-        ReviewScope::Full { .. } => "the whole pull request".to_owned(),
-    };
-    let cost = match cost {
-        Some(usd) => format!("${usd:.4}"),
-        None => "unknown (no price for this model)".to_owned(),
-    };
-    format!(
-        "### nectr review summary\n\n\
-         | | |\n|---|---|\n\
-         | Verdict | {verdict} at `{}` |\n\
-         | Covered | {} file(s), {scope} |\n\
-         | Findings | {} critical, {} warning(s), {} note(s) |\n\
-         | Not reviewed | {} file(s) |\n\
-         | Cost | {} input + {} output tokens, {cost} |\n\n\
-         _Edited on every review; the review itself has the details._",
-        short(posting.review.commit_id.as_str()),
-        gathered.plan.files(),
-        count(Severity::Critical),
-        count(Severity::Warning),
-        count(Severity::Info),
-        draft.not_covered.len(),
-        draft.usage.input_tokens,
-        draft.usage.output_tokens,
-    )
 }
 
 #[async_trait]

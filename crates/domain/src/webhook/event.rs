@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::commands::parse_command;
 use crate::error::{Error, Result};
-use crate::memory::command::parse_command;
 use crate::webhook::payload::DeliveryPayload;
 use crate::webhook::values::{HeadSha, RepoFullName};
 
