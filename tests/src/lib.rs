@@ -332,6 +332,22 @@ impl TestApp {
         sha: &str,
         action: &str,
     ) -> i64 {
+        let answer = self
+            .deliver_pull_request_signed(CORPUS_SECRET, repo, number, sha, action)
+            .await;
+        assert_eq!(answer.body["status"], "received", "{}", answer.body);
+        answer.body["event_id"].as_i64().expect("event id")
+    }
+
+    /// The same delivery signed with `secret` (a connected repository's own), and its answer.
+    pub async fn deliver_pull_request_signed(
+        &self,
+        secret: &str,
+        repo: &str,
+        number: u64,
+        sha: &str,
+        action: &str,
+    ) -> Answer {
         let body = serde_json::json!({
             "action": action,
             "number": number,
@@ -342,16 +358,13 @@ impl TestApp {
         })
         .to_string()
         .into_bytes();
-        let answer = self
-            .deliver(
-                "pull_request",
-                &delivery_id(),
-                &body,
-                Some(&sign(CORPUS_SECRET, &body)),
-            )
-            .await;
-        assert_eq!(answer.body["status"], "received", "{}", answer.body);
-        answer.body["event_id"].as_i64().expect("event id")
+        self.deliver(
+            "pull_request",
+            &delivery_id(),
+            &body,
+            Some(&sign(secret, &body)),
+        )
+        .await
     }
 
     /// Runs every due job to its end, as the app's workers would (same reviewer, same GitHub), until

@@ -343,20 +343,8 @@ async fn an_installations_defaults_apply_under_the_file_and_usage_is_listed(back
     );
 
     let secret = github.hook_secret(REPO).await;
-    let body = json!({
-        "action": "opened", "number": 7,
-        "pull_request": {"number": 7, "state": "open", "draft": false, "head": {"sha": SHA1}},
-        "repository": {"full_name": REPO}, "sender": {"login": "dev", "type": "User"},
-    })
-    .to_string()
-    .into_bytes();
     let answer = app
-        .deliver(
-            "pull_request",
-            &delivery_id(),
-            &body,
-            Some(&sign(&secret, &body)),
-        )
+        .deliver_pull_request_signed(&secret, REPO, 7, SHA1, "opened")
         .await;
     let id = answer.body["event_id"].as_i64().unwrap();
     assert_eq!(app.finished_event(id).await.status, "completed");

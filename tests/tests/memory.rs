@@ -181,21 +181,8 @@ async fn a_members_forbid_rule_makes_the_next_builtin_review_flag_it(backend: Ba
     assert_eq!(answer.body["reason"], "comment does not address @nectr");
 
     // The next review, by the built-in reviewer, flags the added println! under src/ only.
-    let body = json!({
-        "action": "opened", "number": 7,
-        "pull_request": {"number": 7, "state": "open", "draft": false, "head": {"sha": SHA},
-                         "updated_at": chrono::Utc::now().to_rfc3339()},
-        "repository": {"full_name": REPO}, "sender": {"login": "dev", "type": "User"},
-    })
-    .to_string()
-    .into_bytes();
     let answer = app
-        .deliver(
-            "pull_request",
-            &delivery_id(),
-            &body,
-            Some(&sign(&secret, &body)),
-        )
+        .deliver_pull_request_signed(&secret, REPO, 7, SHA, "opened")
         .await;
     let id = answer.body["event_id"].as_i64().unwrap();
     assert_eq!(app.finished_event(id).await.status, "completed");
@@ -351,21 +338,8 @@ async fn a_model_review_receives_the_memory_the_linear_issue_and_the_sentry_erro
     assert_eq!(decision.status, StatusCode::CREATED, "{}", decision.body);
 
     let secret = github.hook_secret(REPO).await;
-    let body = json!({
-        "action": "opened", "number": 7,
-        "pull_request": {"number": 7, "state": "open", "draft": false, "head": {"sha": SHA},
-                         "updated_at": chrono::Utc::now().to_rfc3339()},
-        "repository": {"full_name": REPO}, "sender": {"login": "dev", "type": "User"},
-    })
-    .to_string()
-    .into_bytes();
     let answer = app
-        .deliver(
-            "pull_request",
-            &delivery_id(),
-            &body,
-            Some(&sign(&secret, &body)),
-        )
+        .deliver_pull_request_signed(&secret, REPO, 7, SHA, "opened")
         .await;
     let id = answer.body["event_id"].as_i64().unwrap();
     let event = app.finished_event(id).await;
@@ -433,12 +407,7 @@ async fn a_model_review_receives_the_memory_the_linear_issue_and_the_sentry_erro
 
     // A second review finds the ticket in the cache and does not ask Linear again.
     let answer = app
-        .deliver(
-            "pull_request",
-            &delivery_id(),
-            &body,
-            Some(&sign(&secret, &body)),
-        )
+        .deliver_pull_request_signed(&secret, REPO, 7, SHA, "opened")
         .await;
     assert_eq!(answer.body["status"], "received", "{}", answer.body);
     app.run_queue().await;

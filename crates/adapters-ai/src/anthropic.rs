@@ -84,19 +84,7 @@ impl Reviewer for AnthropicReviewer {
                     .header("anthropic-version", "2023-06-01")
             })
             .await?;
-        if answer.exceeds_context() {
-            return Err(ReviewError::TooLarge(format!(
-                "Anthropic answered {}",
-                answer.status
-            )));
-        }
-        if !answer.is_success() {
-            return Err(ReviewError::Permanent(format!(
-                "Anthropic answered {}: {}",
-                answer.status,
-                answer.error_message()
-            )));
-        }
+        let answer = answer.checked("Anthropic")?;
         let text: String = answer
             .body
             .as_ref()
@@ -128,19 +116,7 @@ impl Reviewer for AnthropicReviewer {
                     .header("anthropic-version", "2023-06-01")
             })
             .await?;
-        if answer.exceeds_context() {
-            return Err(ReviewError::TooLarge(format!(
-                "Anthropic answered {}",
-                answer.status
-            )));
-        }
-        if !answer.is_success() {
-            return Err(ReviewError::Permanent(format!(
-                "Anthropic answered {}: {}",
-                answer.status,
-                answer.error_message()
-            )));
-        }
+        let answer = answer.checked("Anthropic")?;
         let answer = answer
             .body
             .filter(Value::is_object)

@@ -69,6 +69,25 @@ impl Answer {
         .any(|w| text.contains(w))
     }
 
+    /// The answer if it is a success; else `TooLarge` for a request past the model's context and
+    /// `Permanent` for any other refusal, naming `who` answered (`Anthropic`, `the model server`).
+    pub fn checked(self, who: &str) -> Result<Self, ReviewError> {
+        if self.exceeds_context() {
+            return Err(ReviewError::TooLarge(format!(
+                "{who} answered {}",
+                self.status
+            )));
+        }
+        if !self.is_success() {
+            return Err(ReviewError::Permanent(format!(
+                "{who} answered {}: {}",
+                self.status,
+                self.error_message()
+            )));
+        }
+        Ok(self)
+    }
+
     /// The whole error body in lower case, to look for words in.
     pub fn error_text(&self) -> String {
         match &self.body {

@@ -284,19 +284,7 @@ impl Reviewer for OpenAiReviewer {
                 None => call,
             })
             .await?;
-        if answer.exceeds_context() {
-            return Err(ReviewError::TooLarge(format!(
-                "the model server answered {}",
-                answer.status
-            )));
-        }
-        if !answer.is_success() {
-            return Err(ReviewError::Permanent(format!(
-                "the model server answered {}: {}",
-                answer.status,
-                answer.error_message()
-            )));
-        }
+        let answer = answer.checked("the model server")?;
         let text = answer
             .body
             .as_ref()
