@@ -20,6 +20,7 @@ mod memory;
 mod notify;
 mod queue;
 mod retention;
+mod stats;
 mod tickets;
 
 use std::sync::Arc;
@@ -141,5 +142,16 @@ impl Db {
 impl domain::health::StoreHealth for Db {
     async fn ping(&self) -> domain::Result<()> {
         Ok(self.reader.ping().await.map_err(DbError::Query)?)
+    }
+
+    async fn pending_migrations(&self) -> domain::Result<usize> {
+        let pending = Migrator::get_pending_migrations(&self.reader)
+            .await
+            .map_err(DbError::Migrate)?;
+        Ok(pending.len())
+    }
+
+    async fn stats(&self) -> domain::Result<domain::health::StoreStats> {
+        stats::stats(self).await
     }
 }

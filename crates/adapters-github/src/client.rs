@@ -190,6 +190,9 @@ impl GitHub {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok())
         };
+        if let Some(remaining) = get("x-ratelimit-remaining") {
+            metrics::gauge!("nectr_github_rate_limit_remaining").set(remaining as f64);
+        }
         if let (Some(remaining), Some(limit)) =
             (get("x-ratelimit-remaining"), get("x-ratelimit-limit"))
             && remaining < self.config.low_rate_limit_warning

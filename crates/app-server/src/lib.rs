@@ -10,6 +10,7 @@ pub mod error;
 pub mod graph;
 pub mod keys;
 pub mod limits;
+pub mod metrics;
 pub mod offload;
 pub mod request_id;
 pub mod retention;

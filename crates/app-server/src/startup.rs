@@ -61,6 +61,8 @@ pub struct AppState {
     /// nectr's own origin (`scheme://host[:port]` of `BACKEND_URL`), when known: the only `Origin`
     /// a state-changing request may come from. Without it, the request's `Host` is.
     pub own_origin: Option<String>,
+    /// `METRICS_TOKEN`: the bearer token `/metrics` asks for, when set.
+    pub metrics_token: Option<String>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -250,6 +252,11 @@ fn app_state(
             .clone()
             .unwrap_or_else(|| "/auth/me".to_owned()),
         own_origin: settings.server.backend_url.as_deref().map(origin_of),
+        metrics_token: settings
+            .server
+            .metrics_token
+            .as_ref()
+            .map(|t| t.expose_secret().to_owned()),
     })
 }
 
@@ -276,6 +283,8 @@ impl Application {
     /// Connects to and migrates the database, wires the ports, starts the workers (unless
     /// `run_workers` is off) and binds `HOST:PORT` (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        // The metrics recorder first, so nothing recorded at start-up is lost.
+        crate::metrics::handle();
         crate::install_crypto_provider();
         let signal = ShutdownSignal::listen();
         let keys = crate::keys::load(&settings)?;

@@ -214,6 +214,7 @@ impl Worker {
         // The handler runs as its own task: a panic is a failed attempt, not a dead worker.
         let handler = self.handler.clone();
         let for_handler = job.clone();
+        let begun = std::time::Instant::now();
         let mut work = tokio::spawn(async move { handler.handle(&for_handler).await });
         let mut beat = tokio::time::interval(self.config.lease / 3);
         beat.tick().await;
@@ -225,6 +226,7 @@ impl Worker {
                         error: format!("the handler stopped: {e}"),
                         retry_at: None,
                     });
+                    crate::metrics::job(&job, &result, begun.elapsed());
                     let finish = self.config.retry.finish(&job, result, Utc::now(), jitter());
                     tracing::info!(outcome = ?finish, "work finished");
                     if let Err(e) = self.queue.finish(&job, &self.name, started_at, finish).await {

@@ -26,3 +26,12 @@ pub struct HealthBody {
     pub database: String,
     pub version: String,
 }
+
+/// `GET /readyz`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReadyBody {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}

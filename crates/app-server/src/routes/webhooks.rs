@@ -215,10 +215,12 @@ async fn linear(
         body: stopped.unwrap_or(RequestBody::Complete(body.as_slice())),
     };
     let store_limit = state.store_timeout;
+    let started = std::time::Instant::now();
     let outcome = tokio::time::timeout(store_limit, state.linear.ingest(delivery))
         .await
         .map_err(|_| not_recorded(store_limit))?
         .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
+    crate::metrics::delivery("linear", &outcome, started.elapsed());
     Ok(respond(&outcome))
 }
 
@@ -229,6 +231,7 @@ async fn github(
 ) -> Result<HttpResponse, ApiError> {
     let (mut body, stopped) = receive(&request, &mut payload, &state, state.max_body_bytes).await?;
     let store_limit = state.store_timeout;
+    let started = std::time::Instant::now();
     let answered = match stopped {
         None if body.len() > offload::OFF_LOOP_BODY_BYTES => {
             // `body` keeps its share of the budget until the answer: the bytes move, not the share.
@@ -244,5 +247,6 @@ async fn github(
         }
     };
     let outcome = answered.unwrap_or_else(|_| Err(not_recorded(store_limit)))?;
+    crate::metrics::delivery("github", &outcome, started.elapsed());
     Ok(respond(&outcome))
 }

@@ -34,6 +34,8 @@ pub struct ServerSettings {
     /// `MAX_CONNECTIONS` (10,000): open connections at most, across the server's threads; more wait
     /// in the listen backlog.
     pub max_connections: usize,
+    /// `METRICS_TOKEN`: when set, `GET /metrics` asks for it as a bearer token.
+    pub metrics_token: Option<SecretString>,
 }
 
 pub(super) fn server(vars: &Vars, env: AppEnv) -> Result<ServerSettings, SettingsError> {
@@ -68,6 +70,7 @@ pub(super) fn server(vars: &Vars, env: AppEnv) -> Result<ServerSettings, Setting
             1024,
         )?,
         max_connections: vars.number_usize("MAX_CONNECTIONS", 10_000, 1)?,
+        metrics_token: vars.get("METRICS_TOKEN").map(SecretString::from),
     })
 }
 
