@@ -12,6 +12,7 @@ pub mod keys;
 pub mod limits;
 pub mod metrics;
 pub mod offload;
+pub mod openapi;
 pub mod request_id;
 pub mod retention;
 pub mod routes;

@@ -6,7 +6,7 @@ use domain::accounts::{Installation, User};
 use serde::{Deserialize, Serialize};
 
 /// `GET /auth/github/callback?code=…&state=…` (or `?error=…` when the user declined).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct CallbackQuery {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -14,7 +14,7 @@ pub struct CallbackQuery {
 }
 
 /// `GET /auth/me`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MeBody {
     pub id: i64,
     pub github_id: i64,
@@ -38,7 +38,7 @@ impl From<User> for MeBody {
 }
 
 /// One of `GET /api/v1/repos`' items.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RepositoryBody {
     pub full_name: String,
     pub private: bool,
@@ -62,14 +62,14 @@ impl From<RepositoryListing> for RepositoryBody {
 }
 
 /// `GET /api/v1/repos`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RepositoriesBody {
     pub items: Vec<RepositoryBody>,
 }
 
 /// `POST /api/v1/repos/{owner}/{repo}/install`: the installation (201 when created, 200 when it was
 /// the caller's already).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InstallationBody {
     pub id: i64,
     pub repository: String,
@@ -93,14 +93,14 @@ impl From<Installation> for InstallationBody {
 }
 
 /// `DELETE /api/v1/repos/{owner}/{repo}/install`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DisconnectedBody {
     pub repository: String,
     pub connected: bool,
 }
 
 /// `POST /api/v1/repos/{owner}/{repo}/rotate-secret`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RotatedBody {
     pub repository: String,
     pub rotated: bool,
@@ -108,7 +108,7 @@ pub struct RotatedBody {
 }
 
 /// `POST /api/v1/repos/{owner}/{repo}/webhook/events`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SubscribedBody {
     pub repository: String,
     /// Every event the webhook now delivers to nectr.

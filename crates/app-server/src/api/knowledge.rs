@@ -59,7 +59,7 @@ impl KnowledgeQuery {
 }
 
 /// One suggested reviewer.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExpertBody {
     pub login: String,
     /// Their pull requests that touched the paths.
@@ -78,7 +78,7 @@ impl From<FileExpert> for ExpertBody {
 }
 
 /// `GET /api/v1/repos/{owner}/{repo}/experts`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExpertsBody {
     pub repository: String,
     pub paths: Vec<String>,
@@ -86,7 +86,7 @@ pub struct ExpertsBody {
 }
 
 /// One related pull request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RelatedBody {
     pub number: u64,
     pub title: String,
@@ -108,7 +108,7 @@ impl From<RelatedPullRequest> for RelatedBody {
 }
 
 /// `GET /api/v1/repos/{owner}/{repo}/pulls/{number}/related`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RelatedPullsBody {
     pub repository: String,
     pub number: u64,

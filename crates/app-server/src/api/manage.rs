@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The query of every listing: `?page=1&per_page=50` (at most 100), and for events the filters.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     pub page: Option<u64>,
     pub per_page: Option<u64>,
@@ -50,7 +50,7 @@ impl ListQuery {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PageBody<T> {
     pub items: Vec<T>,
     pub page: u64,
@@ -70,7 +70,7 @@ impl<T> PageBody<T> {
 }
 
 /// An event.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventBody {
     pub id: i64,
     pub delivery_id: String,
@@ -116,7 +116,7 @@ impl From<EventView> for EventBody {
 }
 
 /// One attempt at an event's work.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RunBody {
     pub attempt: i32,
     pub worker: String,
@@ -143,7 +143,7 @@ impl From<RunView> for RunBody {
 }
 
 /// `GET /api/v1/events/{id}`: the event and its runs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventDetailBody {
     #[serde(flatten)]
     pub event: EventBody,
@@ -151,14 +151,14 @@ pub struct EventDetailBody {
 }
 
 /// `POST /api/v1/events/{id}/retry` (202).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RetriedBody {
     pub id: i64,
     pub status: String,
 }
 
 /// A posted review.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReviewBody {
     pub event_id: i64,
     pub repository: Option<String>,
@@ -188,7 +188,7 @@ impl From<ReviewView> for ReviewBody {
 }
 
 /// One delivery-log row.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeliveryBody {
     pub id: i64,
     pub delivery_id: Option<String>,
@@ -226,7 +226,7 @@ impl From<DeliveryView> for DeliveryBody {
 }
 
 /// `GET /api/v1/deliveries/{id}`: the row and its headers (sensitive values redacted).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeliveryDetailBody {
     #[serde(flatten)]
     pub delivery: DeliveryBody,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiError;
 
 /// One memory.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemoryBody {
     pub id: i64,
     pub repository: String,
@@ -48,7 +48,7 @@ impl From<Memory> for MemoryBody {
 }
 
 /// `GET .../memories`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MemoriesBody {
     pub repository: String,
     pub page: u64,
@@ -57,7 +57,7 @@ pub struct MemoriesBody {
 }
 
 /// `GET .../memories?status=&kind=&page=&per_page=`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryQuery {
     pub status: Option<String>,
@@ -67,7 +67,7 @@ pub struct MemoryQuery {
 }
 
 /// `POST .../memories`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMemoryBody {
     /// Default `rule`.
@@ -81,7 +81,7 @@ pub struct NewMemoryBody {
 }
 
 /// `PATCH .../memories/{id}`: the fields to change.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemoryPatchBody {
     pub title: Option<String>,

@@ -12,7 +12,7 @@ pub mod webhooks;
 use serde::{Deserialize, Serialize};
 
 /// Every refusal: `{"detail": "..."}`; on a 5xx also the request id, to find its log line.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ErrorBody {
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -20,7 +20,7 @@ pub struct ErrorBody {
 }
 
 /// `GET /health`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HealthBody {
     pub status: String,
     pub database: String,
@@ -28,7 +28,7 @@ pub struct HealthBody {
 }
 
 /// `GET /readyz`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReadyBody {
     /// `ready` or `not_ready`.
     pub status: String,

@@ -4,7 +4,7 @@ use domain::webhook::IngestOutcome;
 use serde::Serialize;
 
 /// The answer to a delivery, by outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum WebhookAnswer {
     /// `{"status": "received", "event_id", "event_type"}`

@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     knowledge::routes(cfg);
     memory::routes(cfg);
     controls::routes(cfg);
+    crate::openapi::routes(cfg);
 }
 
 /// A query string that does not read (`?page=-1`, `?page=abc`, a number past `u64`) is a JSON 400
