@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use crate::entities::installations::{self, Column};
+use crate::queue::sql;
 use crate::{Db, DbError};
 
 /// `YYYY-MM` of a month's first instant.
@@ -73,16 +74,15 @@ impl UsageStore for Db {
         usd: f64,
     ) -> domain::Result<()> {
         let backend = self.backend();
-        let sql = "INSERT INTO review_usage (repo_key, month, reviews, tokens, usd) \
+        let text = "INSERT INTO review_usage (repo_key, month, reviews, tokens, usd) \
                    VALUES ($1, $2, 1, $3, $4) \
                    ON CONFLICT (repo_key, month) DO UPDATE SET reviews = review_usage.reviews + 1, \
                    tokens = review_usage.tokens + excluded.tokens, usd = review_usage.usd + excluded.usd";
-        let sql = placeholders(backend, sql);
         let tokens = i64::try_from(tokens).unwrap_or(i64::MAX);
         self.writer
             .execute_raw(Statement::from_sql_and_values(
                 backend,
-                sql,
+                sql(backend, text),
                 [
                     repository.key().into(),
                     month_key(month).into(),
@@ -101,14 +101,10 @@ impl UsageStore for Db {
         month: DateTime<Utc>,
     ) -> domain::Result<(u64, f64)> {
         let backend = self.backend();
-        let sql = if backend == sea_orm::DbBackend::Sqlite {
-            "SELECT tokens, usd FROM review_usage WHERE repo_key = ?1 AND month = ?2"
-        } else {
-            "SELECT tokens, usd FROM review_usage WHERE repo_key = $1 AND month = $2"
-        };
+        let text = "SELECT tokens, usd FROM review_usage WHERE repo_key = $1 AND month = $2";
         let spent = Spent::find_by_statement(Statement::from_sql_and_values(
             backend,
-            sql,
+            sql(backend, text),
             [repository.key().into(), month_key(month).into()],
         ))
         .one(&self.reader)
@@ -123,11 +119,11 @@ impl UsageStore for Db {
         limit: u64,
     ) -> domain::Result<Vec<MonthUsage>> {
         let backend = self.backend();
-        let sql = "SELECT month, reviews, tokens, usd FROM review_usage WHERE repo_key = $1 \
+        let text = "SELECT month, reviews, tokens, usd FROM review_usage WHERE repo_key = $1 \
                    ORDER BY month DESC LIMIT $2";
         let rows = Month::find_by_statement(Statement::from_sql_and_values(
             backend,
-            placeholders(backend, sql),
+            sql(backend, text),
             [
                 repository.key().into(),
                 i64::try_from(limit).unwrap_or(i64::MAX).into(),
@@ -166,12 +162,12 @@ impl PauseStore for Db {
         at: DateTime<Utc>,
     ) -> domain::Result<()> {
         let backend = self.backend();
-        let sql = "INSERT INTO paused_pull_requests (repo_key, pr_number, paused_by, paused_at) \
+        let text = "INSERT INTO paused_pull_requests (repo_key, pr_number, paused_by, paused_at) \
                    VALUES ($1, $2, $3, $4) ON CONFLICT (repo_key, pr_number) DO NOTHING";
         self.writer
             .execute_raw(Statement::from_sql_and_values(
                 backend,
-                placeholders(backend, sql),
+                sql(backend, text),
                 [
                     repository.key().into(),
                     i64::try_from(number).unwrap_or(i64::MAX).into(),
@@ -186,12 +182,12 @@ impl PauseStore for Db {
 
     async fn resume(&self, repository: &RepoFullName, number: u64) -> domain::Result<bool> {
         let backend = self.backend();
-        let sql = "DELETE FROM paused_pull_requests WHERE repo_key = $1 AND pr_number = $2";
+        let text = "DELETE FROM paused_pull_requests WHERE repo_key = $1 AND pr_number = $2";
         let deleted = self
             .writer
             .execute_raw(Statement::from_sql_and_values(
                 backend,
-                placeholders(backend, sql),
+                sql(backend, text),
                 [
                     repository.key().into(),
                     i64::try_from(number).unwrap_or(i64::MAX).into(),
@@ -212,11 +208,11 @@ impl PauseStore for Db {
             paused_by: String,
         }
         let backend = self.backend();
-        let sql =
+        let text =
             "SELECT paused_by FROM paused_pull_requests WHERE repo_key = $1 AND pr_number = $2";
         let row = Paused::find_by_statement(Statement::from_sql_and_values(
             backend,
-            placeholders(backend, sql),
+            sql(backend, text),
             [
                 repository.key().into(),
                 i64::try_from(number).unwrap_or(i64::MAX).into(),
@@ -226,14 +222,5 @@ impl PauseStore for Db {
         .await
         .map_err(DbError::Query)?;
         Ok(row.map(|r| r.paused_by))
-    }
-}
-
-/// `$n` placeholders as the backend wants them (`?n` on SQLite).
-fn placeholders(backend: sea_orm::DbBackend, sql: &str) -> String {
-    if backend == sea_orm::DbBackend::Sqlite {
-        sql.replace('$', "?")
-    } else {
-        sql.to_owned()
     }
 }

@@ -58,7 +58,7 @@ struct Expired {
 }
 
 /// Writes `$n` placeholders as the backend wants them (`?n` on SQLite).
-fn sql(backend: DbBackend, text: &str) -> String {
+pub(crate) fn sql(backend: DbBackend, text: &str) -> String {
     match backend {
         DbBackend::Sqlite => text.replace('$', "?"),
         _ => text.to_owned(),

@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use domain::health::StoreStats;
+use domain::queue::EventStatus;
 use sea_orm::{DatabaseConnection, DbBackend, FromQueryResult, Statement};
 
+use crate::queue::sql;
 use crate::{Db, DbError};
 
 #[derive(Debug, FromQueryResult)]
@@ -36,17 +38,27 @@ fn pool_use(conn: &DatabaseConnection) -> (u32, u32) {
 
 pub(crate) async fn stats(db: &Db) -> domain::Result<StoreStats> {
     let backend = db.backend();
-    let in_flight = InFlight::find_by_statement(Statement::from_string(
+    // The statuses are bound, never spelled here (`EventStatus` is where they come from).
+    let [pending, processing] = EventStatus::IN_FLIGHT.map(|s| s.as_str());
+    let in_flight = InFlight::find_by_statement(Statement::from_sql_and_values(
         backend,
-        "SELECT status, job, COUNT(*) AS count FROM events \
-         WHERE status IN ('pending', 'processing') GROUP BY status, job",
+        sql(
+            backend,
+            "SELECT status, job, COUNT(*) AS count FROM events \
+             WHERE status IN ($1, $2) GROUP BY status, job",
+        ),
+        [pending.into(), processing.into()],
     ))
     .all(&db.reader)
     .await
     .map_err(DbError::Query)?;
-    let oldest = Oldest::find_by_statement(Statement::from_string(
+    let oldest = Oldest::find_by_statement(Statement::from_sql_and_values(
         backend,
-        "SELECT MIN(created_at) AS oldest FROM events WHERE status = 'pending'",
+        sql(
+            backend,
+            "SELECT MIN(created_at) AS oldest FROM events WHERE status = $1",
+        ),
+        [EventStatus::Pending.as_str().into()],
     ))
     .one(&db.reader)
     .await

@@ -36,6 +36,23 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// Why a pull request is not reviewed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// Its action is not one the repository reviews: no review was asked for (no status is set).
+    NotTriggered(String),
+    /// A rule says not to review it (the `error` status says which).
+    Rule(String),
+}
+
+impl Skip {
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::NotTriggered(reason) | Self::Rule(reason) => reason,
+        }
+    }
+}
+
 /// The settings a review runs with.
 #[derive(Debug, Clone)]
 pub struct RepoConfig {
@@ -420,17 +437,23 @@ impl RepoConfig {
         config
     }
 
-    /// Why this pull request is not reviewed, if it is not: turned off, an action not in `on`, a
-    /// draft, or one of the `[skip]` rules.
-    pub fn skip_reason(&self, pr: &PullRequest, action: Option<&str>) -> Option<String> {
-        if !self.enabled {
-            return Some("reviews are turned off (.nectr.toml: review.enabled = false)".into());
-        }
+    /// Why this pull request is not reviewed, if it is not: an action not in `on` (not triggered),
+    /// or turned off, a draft, or one of the `[skip]` rules.
+    pub fn skip(&self, pr: &PullRequest, action: Option<&str>) -> Option<Skip> {
         if let Some(action) = action
             && ACTIONS.contains(&action)
             && !self.on.iter().any(|a| a == action)
         {
-            return Some(format!("'{action}' is not in review.on (.nectr.toml)"));
+            return Some(Skip::NotTriggered(format!(
+                "'{action}' is not in review.on (.nectr.toml)"
+            )));
+        }
+        self.skip_rule(pr).map(Skip::Rule)
+    }
+
+    fn skip_rule(&self, pr: &PullRequest) -> Option<String> {
+        if !self.enabled {
+            return Some("reviews are turned off (.nectr.toml: review.enabled = false)".into());
         }
         if pr.draft && !self.drafts {
             return Some("draft pull request (.nectr.toml: review.drafts = false)".into());

@@ -23,6 +23,7 @@ use crate::queue::{Job, JobHandler, JobResult};
 use crate::review::budget::{Budget, Plan};
 use crate::review::codehost::CodeHost;
 use crate::review::codehost::{ReviewVerdict, StatusState};
+use crate::review::config::Skip;
 use crate::review::controls::ReviewControls;
 use crate::review::diff::FileDiff;
 use crate::review::gather::{Gathered, ReviewScope};
@@ -117,26 +118,28 @@ impl ReviewPullRequest {
         let target = self.prepare(job).await?;
         let loaded = self.load_config(&target).await?;
         // Asked for by a member: the skip rules and a pause do not apply (the budget does).
-        let skip = (loaded.applies && !forced)
-            .then(|| loaded.config.skip_reason(&target.pr, job.action.as_deref()))
-            .flatten();
-        let skip = match skip {
-            Some(reason) => Some(reason),
+        let skip = match (loaded.applies && !forced)
+            .then(|| loaded.config.skip(&target.pr, job.action.as_deref()))
+            .flatten()
+        {
+            Some(skip) => Some(skip),
             None if !forced => self.paused_by(&target).await.map(|by| {
-                format!(
+                Skip::Rule(format!(
                     "automatic reviews of this pull request are paused (by @{by}; @nectr resume)"
-                )
+                ))
             }),
             None => None,
         };
-        if let Some(reason) = skip {
+        if let Some(skip) = skip {
             // An action the repository does not review is no review asked for: no status.
-            if !reason.contains("review.on") {
+            if let Skip::Rule(reason) = &skip {
                 let description = format!("Skipped: {reason}");
                 self.set_status(&target, job.event_id, StatusState::Error, &description)
                     .await;
             }
-            return Ok(JobResult::Skipped { reason });
+            return Ok(JobResult::Skipped {
+                reason: skip.reason().to_owned(),
+            });
         }
         if let Some(reason) = self.budget_spent(&target, &loaded.config).await {
             let description = "Skipped: the monthly budget ([budget] in .nectr.toml) is exhausted";
