@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use nectr_tests::api::{Reply, Session};
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{
     Backend, CORPUS_SECRET, StatusCode, TestApp, delivery_id, on_both_backends, sign,
@@ -50,6 +51,29 @@ async fn spawn(backend: Backend, github: &FakeGitHub, extra: &[(&str, String)]) 
     vars.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     TestApp::spawn_with(backend, &vars).await
+}
+
+/// An app whose user alice (signed in through the fake GitHub) has connected [`REPO`].
+async fn connected(backend: Backend, github: &FakeGitHub) -> Option<(TestApp, Session)> {
+    github
+        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[REPO])
+        .await;
+    github.keep_hooks().await;
+    let extra: Vec<(&str, String)> = github
+        .app_settings()
+        .into_iter()
+        .filter(|(k, _)| *k != "GITHUB_API_URL" && *k != "BACKEND_URL")
+        .collect();
+    let app = spawn(backend, github, &extra).await?;
+    let alice = nectr_tests::api::sign_in(&app, "code-alice").await;
+    assert_eq!(app.install(&alice, REPO).await.status, StatusCode::CREATED);
+    Some((app, alice))
+}
+
+/// `PUT path` with a JSON body, as `session`.
+async fn put_json(app: &TestApp, session: &Session, path: String, body: Value) -> Reply<Value> {
+    app.call_with::<Value>(reqwest::Method::PUT, &path, Some(session), Some(&body))
+        .await
 }
 
 async fn config_statuses_and_one_summary_across_three_pushes(backend: Backend) {
@@ -298,28 +322,11 @@ async fn an_installations_defaults_apply_under_the_file_and_usage_is_listed(back
     github.accept_reviews(REPO, 7).await;
     github.accept_comments(REPO, 7).await;
     github.accept_statuses(REPO).await;
-    github
-        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[REPO])
-        .await;
-    github.keep_hooks().await;
-    let extra: Vec<(&str, String)> = github
-        .app_settings()
-        .into_iter()
-        .filter(|(k, _)| *k != "GITHUB_API_URL" && *k != "BACKEND_URL")
-        .collect();
-    let Some(app) = spawn(backend, &github, &extra).await else {
+    let Some((app, alice)) = connected(backend, &github).await else {
         return;
     };
-    let alice = nectr_tests::api::sign_in(&app, "code-alice").await;
-    assert_eq!(app.install(&alice, REPO).await.status, StatusCode::CREATED);
     let settings = format!("/api/v1/repos/{REPO}/settings");
-    let put = |body: Value| {
-        let (app, alice, settings) = (&app, &alice, settings.clone());
-        async move {
-            app.call_with::<Value>(reqwest::Method::PUT, &settings, Some(alice), Some(&body))
-                .await
-        }
-    };
+    let put = |body: Value| put_json(&app, &alice, settings.clone(), body);
     let refused = put(json!({"review": {"min_severity": "high", "colour": 1}})).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -382,28 +389,11 @@ async fn an_installations_defaults_apply_under_the_file_and_usage_is_listed(back
 
 async fn delivery_filters_admit_what_they_name_and_refuse_to_be_invalid(backend: Backend) {
     let github = FakeGitHub::start().await;
-    github
-        .serve_sign_in("code-alice", "gho_alicetoken", "alice", 101, &[REPO])
-        .await;
-    github.keep_hooks().await;
-    let extra: Vec<(&str, String)> = github
-        .app_settings()
-        .into_iter()
-        .filter(|(k, _)| *k != "GITHUB_API_URL" && *k != "BACKEND_URL")
-        .collect();
-    let Some(app) = spawn(backend, &github, &extra).await else {
+    let Some((app, alice)) = connected(backend, &github).await else {
         return;
     };
-    let alice = nectr_tests::api::sign_in(&app, "code-alice").await;
-    assert_eq!(app.install(&alice, REPO).await.status, StatusCode::CREATED);
     let filters = format!("/api/v1/repos/{REPO}/filters");
-    let put = |body: Value| {
-        let (app, alice, filters) = (&app, &alice, filters.clone());
-        async move {
-            app.call_with::<Value>(reqwest::Method::PUT, &filters, Some(alice), Some(&body))
-                .await
-        }
-    };
+    let put = |body: Value| put_json(&app, &alice, filters.clone(), body);
     // FastHook's "main or release branch" filter.
     let main_or_release = json!({"name": "main-or-release",
     "headers": {"x-github-event": "pull_request"},

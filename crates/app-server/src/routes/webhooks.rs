@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use domain::webhook::delivery::RejectionCause;
+use domain::webhook::delivery::{Provider, RejectionCause};
 use domain::webhook::ingest::{DeliveryRequest, IngestOutcome, IngestService, RequestBody};
 use domain::webhook::linear::MAX_LINEAR_BODY_BYTES;
 use futures_util::StreamExt;
@@ -34,50 +34,39 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Any other method: `405` with `Allow: POST`, and a row in the delivery log.
+/// Any other method: `405` with `Allow: POST`, and a row in the delivery log of its provider.
 async fn other_method(
     request: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let headers = header_pairs(&request);
-    let cause = RejectionCause::MethodNotAllowed {
-        method: request.method().to_string(),
-    };
-    let outcome = state
-        .ingest
-        .refuse(
-            DeliveryRequest {
-                headers,
-                body: RequestBody::Complete(&[]),
-            },
-            cause,
-        )
-        .await
-        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
-    Ok(HttpResponse::MethodNotAllowed()
-        .insert_header(("Allow", "POST"))
-        .json(WebhookAnswer::from(&outcome)))
+    refuse_method(&request, &state, Provider::GitHub).await
 }
 
-/// Any other method on Linear's endpoint: the same, in the delivery log as Linear's.
+/// The same on Linear's endpoint.
 async fn other_method_linear(
     request: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
+    refuse_method(&request, &state, Provider::Linear).await
+}
+
+async fn refuse_method(
+    request: &HttpRequest,
+    state: &AppState,
+    provider: Provider,
+) -> Result<HttpResponse, ApiError> {
+    let refused = DeliveryRequest {
+        headers: header_pairs(request),
+        body: RequestBody::Complete(&[]),
+    };
     let cause = RejectionCause::MethodNotAllowed {
         method: request.method().to_string(),
     };
-    let outcome = state
-        .linear
-        .refuse(
-            DeliveryRequest {
-                headers: header_pairs(&request),
-                body: RequestBody::Complete(&[]),
-            },
-            cause,
-        )
-        .await
-        .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
+    let outcome = match provider {
+        Provider::GitHub => state.ingest.refuse(refused, cause).await,
+        Provider::Linear => state.linear.refuse(refused, cause).await,
+    }
+    .map_err(|e| ApiError::DeliveryNotRecorded(e.to_string()))?;
     Ok(HttpResponse::MethodNotAllowed()
         .insert_header(("Allow", "POST"))
         .json(WebhookAnswer::from(&outcome)))
