@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod controls;
+pub mod dashboard;
 pub mod health;
 pub mod knowledge;
 pub mod manage;
@@ -17,6 +18,7 @@ use crate::error::ApiError;
 /// Every route nectr serves.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
+    dashboard::routes(cfg);
     webhooks::routes(cfg);
     auth::routes(cfg);
     repos::routes(cfg);
