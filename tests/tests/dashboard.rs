@@ -1,6 +1,7 @@
-//! The dashboard's first page, on SQLite and PostgreSQL: `/` tells a signed-out visitor what nectr
-//! is and how to sign in; signed in, it lists the user's own repositories with Connect or
-//! Disconnect, and nothing of another user's.
+//! The dashboard's pages, on SQLite and PostgreSQL: `/` tells a signed-out visitor what nectr is
+//! and how to sign in; signed in, it lists the user's own repositories with Connect or Disconnect,
+//! and nothing of another user's. `/events` lists their events, filtered, with Retry on a failed
+//! one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,10 +9,17 @@ use nectr_tests::api::{Session, sign_in};
 use nectr_tests::fake_github::FakeGitHub;
 use nectr_tests::{Backend, CORPUS_SECRET, StatusCode, TestApp, on_both_backends};
 
-on_both_backends!(the_home_page_welcomes_then_lists_the_users_repositories,);
+on_both_backends!(
+    the_home_page_welcomes_then_lists_the_users_repositories,
+    the_events_page_lists_the_users_events_with_retry,
+);
 
 async fn page(app: &TestApp, session: Option<&Session>) -> (StatusCode, String) {
-    let mut request = app.client.get(format!("{}/", app.address));
+    page_at(app, "/", session).await
+}
+
+async fn page_at(app: &TestApp, path: &str, session: Option<&Session>) -> (StatusCode, String) {
+    let mut request = app.client.get(format!("{}{path}", app.address));
     if let Some(session) = session {
         request = request.header("cookie", &session.0);
     }
@@ -86,4 +94,103 @@ async fn the_home_page_welcomes_then_lists_the_users_repositories(backend: Backe
         !theirs.contains("acme/backend"),
         "another user's repository: {theirs}"
     );
+}
+
+async fn the_events_page_lists_the_users_events_with_retry(backend: Backend) {
+    const SHA: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    let github = FakeGitHub::start().await;
+    github
+        .serve_pull_request("acme/backend", 7, SHA, "open")
+        .await;
+    github
+        .serve_diff("acme/backend", 7, "diff --git a/a.rs b/a.rs\n--- a/a.rs\n+++ b/a.rs\n@@ -1 +1,2 @@\n fn a() {}\n+fn b() {}\n")
+        .await;
+    github.accept_reviews("acme/backend", 7).await;
+    github
+        .serve_pull_request("acme/backend", 8, SHA, "open")
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path(
+            "/repos/acme/backend/pulls/8/files",
+        ))
+        .respond_with(
+            wiremock::ResponseTemplate::new(403)
+                .set_body_json(serde_json::json!({"message": "Forbidden"})),
+        )
+        .mount(&github.server)
+        .await;
+    github
+        .serve_sign_in(
+            "code-alice",
+            "gho_alicetoken",
+            "alice",
+            101,
+            &["acme/backend"],
+        )
+        .await;
+    github
+        .serve_sign_in("code-eve", "gho_evetoken", "eve", 303, &["eve/own"])
+        .await;
+    github.keep_hooks().await;
+    let settings = github.app_settings();
+    let mut vars = vec![("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET)];
+    vars.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
+    let Some(app) = TestApp::spawn_with(backend, &vars).await else {
+        return;
+    };
+    let alice = sign_in(&app, "code-alice").await;
+    assert_eq!(
+        app.install(&alice, "acme/backend").await.status,
+        StatusCode::CREATED
+    );
+    let secret = github.hook_secret("acme/backend").await;
+    let ok = app
+        .deliver_pull_request_signed(&secret, "acme/backend", 7, SHA, "opened")
+        .await;
+    let failing = app
+        .deliver_pull_request_signed(&secret, "acme/backend", 8, SHA, "opened")
+        .await;
+    let (ok, failing) = (
+        ok.body["event_id"].as_i64().unwrap(),
+        failing.body["event_id"].as_i64().unwrap(),
+    );
+    assert_eq!(app.finished_event(ok).await.status, "completed");
+    assert_eq!(app.finished_event(failing).await.status, "failed");
+
+    let (status, events) = page_at(&app, "/events", Some(&alice)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(events.contains("2 event(s)"), "{events}");
+    assert!(events.contains(&format!("#{ok} ")), "{events}");
+    assert!(
+        events.contains(r#"<span class="ok">completed</span>"#),
+        "{events}"
+    );
+    assert!(
+        events.contains(&format!(
+            r#"aria-label="Retry event {failing}">Retry</button>"#
+        )),
+        "{events}"
+    );
+    let (_, failed_only) = page_at(
+        &app,
+        "/events?status=failed&repository=acme%2Fbackend",
+        Some(&alice),
+    )
+    .await;
+    assert!(failed_only.contains("1 event(s)"), "{failed_only}");
+    assert!(
+        failed_only.contains(r#"<option value="failed" selected>"#),
+        "{failed_only}"
+    );
+
+    let eve = sign_in(&app, "code-eve").await;
+    let (_, theirs) = page_at(&app, "/events", Some(&eve)).await;
+    assert!(theirs.contains("0 event(s)"), "{theirs}");
+    let signed_out = app
+        .client
+        .get(format!("{}/events", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert!(signed_out.url().path() == "/" || signed_out.status() == StatusCode::SEE_OTHER);
 }
