@@ -279,6 +279,37 @@ impl FakeGitHub {
             .await;
     }
 
+    /// Serves GitHub's authorize page for a browser: a link per user, each going back to the
+    /// `redirect_uri` with that user's `code` and the `state` nectr sent.
+    pub async fn serve_authorize_page(&self, users: &[(&str, &str)]) {
+        let users: Vec<(String, String)> = users
+            .iter()
+            .map(|(code, login)| ((*code).to_owned(), (*login).to_owned()))
+            .collect();
+        Mock::given(method("GET"))
+            .and(path("/login/oauth/authorize"))
+            .respond_with(move |req: &Request| {
+                let query: std::collections::HashMap<String, String> =
+                    req.url.query_pairs().into_owned().collect();
+                let back = query.get("redirect_uri").cloned().unwrap_or_default();
+                let state = query.get("state").cloned().unwrap_or_default();
+                let links: String = users
+                    .iter()
+                    .map(|(code, login)| {
+                        format!(
+                            r#"<p><a id="as-{login}" href="{back}?code={code}&amp;state={state}">Sign in as {login}</a></p>"#
+                        )
+                    })
+                    .collect();
+                ResponseTemplate::new(200).set_body_raw(
+                    format!("<!doctype html><title>GitHub: authorize nectr</title><h1>Authorize nectr</h1>{links}"),
+                    "text/html",
+                )
+            })
+            .mount(&self.server)
+            .await;
+    }
+
     /// Keeps webhooks on every repository as GitHub does: `POST /repos/{o}/{r}/hooks` creates one
     /// (ids from 5000), `PATCH …/hooks/{id}/config` changes its secret, `PATCH …/hooks/{id}` with
     /// `add_events` subscribes it to more events, `DELETE …/hooks/{id}` removes it (404 when it is

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod arcadedb;
+pub mod browser;
 pub mod fake_github;
 pub mod fuzz;
 pub mod proxy;
