@@ -102,6 +102,43 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
         .await;
     browser.screenshot("3-connected").await;
 
+    // The repository's own page: its review defaults, and a memory added.
+    c.find(Locator::Css(r#"a[aria-label="Manage acme/backend"]"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("Review defaults").await;
+    let defaults = c.find(Locator::Id("settings-json")).await.unwrap();
+    defaults.clear().await.unwrap();
+    defaults
+        .send_keys(r#"{"review": {"min_severity": "warning"}}"#)
+        .await
+        .unwrap();
+    c.find(Locator::Css(r#"button[data-body-from="settings-json"]"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text(r#""min_severity": "warning""#).await;
+    c.find(Locator::Id("memory-content"))
+        .await
+        .unwrap()
+        .send_keys(r#"forbid "println!" in "src/**/*.rs": use tracing"#)
+        .await
+        .unwrap();
+    c.find(Locator::Id("add-memory"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.wait_for_text("[rule] forbid").await;
+    browser.screenshot("3b-repository").await;
+    c.goto(&home).await.unwrap();
+
     // A delivery, reviewed; another that fails.
     let secret = github.hook_secret(REPO).await;
     let ok = app
@@ -142,6 +179,22 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
     browser.wait_for_text(">pending</span>").await;
     browser.screenshot("5-retried").await;
 
+    // The delivery log, the reviews and the server's settings.
+    for (link, shot, text) in [
+        ("Deliveries", "6-deliveries", "200 received"),
+        ("Reviews", "7-reviews", "acme/backend#7"),
+        ("Settings", "8-settings", "built-in (offline rules)"),
+    ] {
+        c.find(Locator::LinkText(link))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        browser.wait_for_text(text).await;
+        browser.screenshot(shot).await;
+    }
+
     // Another user sees none of it.
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{own}/auth/github")).await.unwrap();
@@ -161,8 +214,14 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
     c.goto(&format!("{own}/events")).await.unwrap();
     let events = browser.wait_for_text("0 event(s)").await;
     assert!(!events.contains(REPO));
-    browser.screenshot("6-another-user").await;
-    for name in ["1-welcome", "3-connected", "4-events", "6-another-user"] {
+    browser.screenshot("9-another-user").await;
+    for name in [
+        "1-welcome",
+        "3-connected",
+        "4-events",
+        "8-settings",
+        "9-another-user",
+    ] {
         let size = std::fs::metadata(shots.join(format!("{name}.png")))
             .unwrap()
             .len();

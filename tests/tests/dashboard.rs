@@ -87,8 +87,17 @@ async fn the_home_page_welcomes_then_lists_the_users_repositories(backend: Backe
         "{home}"
     );
 
+    let (status, managed) = page_at(&app, "/repos/acme/backend", Some(&alice)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        managed.contains("Review defaults") && managed.contains("Project memory"),
+        "{managed}"
+    );
+
     let eve = sign_in(&app, "code-eve").await;
     let (_, theirs) = page(&app, Some(&eve)).await;
+    let (status, _) = page_at(&app, "/repos/acme/backend", Some(&eve)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another user's repository");
     assert!(theirs.contains("eve/own"), "{theirs}");
     assert!(
         !theirs.contains("acme/backend"),
@@ -160,7 +169,10 @@ async fn the_events_page_lists_the_users_events_with_retry(backend: Backend) {
     let (status, events) = page_at(&app, "/events", Some(&alice)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(events.contains("2 event(s)"), "{events}");
-    assert!(events.contains(&format!("#{ok} ")), "{events}");
+    assert!(
+        events.contains(&format!(r#"<a href="/events/{ok}">#{ok}</a>"#)),
+        "{events}"
+    );
     assert!(
         events.contains(r#"<span class="ok">completed</span>"#),
         "{events}"
@@ -183,9 +195,41 @@ async fn the_events_page_lists_the_users_events_with_retry(backend: Backend) {
         "{failed_only}"
     );
 
+    let (_, detail) = page_at(&app, &format!("/events/{ok}"), Some(&alice)).await;
+    assert!(
+        detail.contains("<code>reviewer</code>: &#34;builtin&#34;"),
+        "{detail}"
+    );
+    assert!(detail.contains("<code>cost_usd</code>: 0.0"), "{detail}");
+    let (_, deliveries) = page_at(&app, "/deliveries", Some(&alice)).await;
+    assert!(deliveries.contains("2 request(s)"), "{deliveries}");
+    assert!(deliveries.contains("200 received"), "{deliveries}");
+    assert!(
+        deliveries.contains("x-hub-signature-256: [REDACTED]"),
+        "{deliveries}"
+    );
+    let (_, reviews) = page_at(&app, "/reviews", Some(&alice)).await;
+    assert!(reviews.contains("1 review(s)"), "{reviews}");
+    assert!(reviews.contains("acme/backend#7"), "{reviews}");
+    assert!(reviews.contains("1 file(s) reviewed, 0 not"), "{reviews}");
+    let (_, about) = page_at(&app, "/settings", Some(&alice)).await;
+    assert!(about.contains("built-in (offline rules)"), "{about}");
+    assert!(
+        about.contains("<th scope=\"row\">Global webhook secret</th><td>set</td>"),
+        "{about}"
+    );
+    assert!(!about.contains(CORPUS_SECRET), "never a secret");
+
     let eve = sign_in(&app, "code-eve").await;
     let (_, theirs) = page_at(&app, "/events", Some(&eve)).await;
     assert!(theirs.contains("0 event(s)"), "{theirs}");
+    let (status, _) = page_at(&app, &format!("/events/{ok}"), Some(&eve)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another user's event");
+    let (_, none) = page_at(&app, "/deliveries", Some(&eve)).await;
+    assert!(
+        none.contains("0 request(s)") && !none.contains("acme/backend"),
+        "{none}"
+    );
     let signed_out = app
         .client
         .get(format!("{}/events", app.address))

@@ -103,3 +103,80 @@ pub fn linear_ingest(settings: &Settings, db: &Db) -> LinearIngest {
         secret: settings.context.linear_webhook_secret.clone(),
     }
 }
+
+/// What this server runs with, for the dashboard's settings page: names, kinds and whether a
+/// secret is set, never a secret (nor a URL's credentials).
+pub fn about(settings: &Settings) -> Vec<(&'static str, String)> {
+    use crate::settings::ReviewerChoice;
+    use secrecy::ExposeSecret;
+    let on = |set: bool| if set { "set" } else { "not set" }.to_owned();
+    let reviewer = match &settings.ai.reviewer {
+        ReviewerChoice::Builtin => "built-in (offline rules)".to_owned(),
+        ReviewerChoice::Anthropic(c) => format!("Anthropic, {}", c.model),
+        ReviewerChoice::OpenAi(c) => format!("OpenAI-compatible, {}", c.model),
+    };
+    let database = if settings.database.url.expose_secret().starts_with("sqlite:") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    let context = &settings.context;
+    vec![
+        ("Reviewer", reviewer),
+        (
+            "Parallel agents",
+            if settings.ai.parallel_agents {
+                "on"
+            } else {
+                "off"
+            }
+            .to_owned(),
+        ),
+        ("Database", database.to_owned()),
+        (
+            "Knowledge graph",
+            match &settings.review.graph_server {
+                Some(_) => "a Cypher database over Bolt (GRAPH_URL)".to_owned(),
+                None => "nectr's own database".to_owned(),
+            },
+        ),
+        (
+            "Linear issues",
+            match &context.linear {
+                Some(_) => format!("on; team keys: {}", context.linear_team_keys.join(", ")),
+                None => "off".to_owned(),
+            },
+        ),
+        (
+            "Linear webhook secret",
+            on(context.linear_webhook_secret.is_some()),
+        ),
+        (
+            "Sentry errors",
+            match &context.sentry {
+                Some(c) => format!(
+                    "on; organization {}, {} project(s)",
+                    c.org,
+                    c.projects.len()
+                ),
+                None => "off".to_owned(),
+            },
+        ),
+        (
+            "Model-proposed memories",
+            match &context.auto_accept {
+                domain::review::AutoAccept::Never => "wait for a person".to_owned(),
+                domain::review::AutoAccept::All => "accepted at once".to_owned(),
+                domain::review::AutoAccept::Repositories(r) => {
+                    format!("accepted at once for {}", r.join(", "))
+                }
+            },
+        ),
+        (
+            "Global webhook secret",
+            on(settings.github.webhook_secret.is_some()),
+        ),
+        ("Metrics token", on(settings.server.metrics_token.is_some())),
+        ("Workers per process", settings.queue.workers.to_string()),
+    ]
+}

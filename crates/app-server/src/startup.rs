@@ -63,6 +63,8 @@ pub struct AppState {
     pub own_origin: Option<String>,
     /// `METRICS_TOKEN`: the bearer token `/metrics` asks for, when set.
     pub metrics_token: Option<String>,
+    /// What this server runs with (no secret), for the dashboard's settings page.
+    pub about: Arc<Vec<(&'static str, String)>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -257,6 +259,7 @@ fn app_state(
             .metrics_token
             .as_ref()
             .map(|t| t.expose_secret().to_owned()),
+        about: Arc::new(crate::context::about(settings)),
     })
 }
 
