@@ -212,6 +212,10 @@ async fn the_events_page_lists_the_users_events_with_retry(backend: Backend) {
     assert!(reviews.contains("1 review(s)"), "{reviews}");
     assert!(reviews.contains("acme/backend#7"), "{reviews}");
     assert!(reviews.contains("1 file(s) reviewed, 0 not"), "{reviews}");
+    assert!(
+        reviews.contains("0 critical, 0 warning(s), 0 note(s)"),
+        "{reviews}"
+    );
     let (_, about) = page_at(&app, "/settings", Some(&alice)).await;
     assert!(about.contains("built-in (offline rules)"), "{about}");
     assert!(

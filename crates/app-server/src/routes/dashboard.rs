@@ -206,7 +206,8 @@ struct ReviewRow {
     url: String,
     posted_at: String,
     verdict: String,
-    findings: u64,
+    /// By severity when the run says (`1 critical, 2 warning(s), 0 note(s)`).
+    findings: String,
     files: u64,
     not_covered: u64,
     tokens: String,
@@ -330,7 +331,17 @@ async fn reviews(request: HttpRequest, state: web::Data<AppState>) -> HttpRespon
                 url: r.review_url.as_str().unwrap_or("").to_owned(),
                 posted_at: r.posted_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                 verdict: f["verdict"].as_str().unwrap_or("unknown").to_owned(),
-                findings: number("findings"),
+                findings: {
+                    let by = &f["findings_by_severity"];
+                    match by["critical"].as_u64() {
+                        Some(critical) => format!(
+                            "{critical} critical, {} warning(s), {} note(s)",
+                            by["warning"].as_u64().unwrap_or(0),
+                            by["note"].as_u64().unwrap_or(0)
+                        ),
+                        None => format!("{} finding(s)", number("findings")),
+                    }
+                },
                 files: number("files_reviewed"),
                 not_covered: number("not_covered"),
                 tokens: format!(

@@ -27,6 +27,7 @@ use crate::review::config::Skip;
 use crate::review::controls::ReviewControls;
 use crate::review::diff::FileDiff;
 use crate::review::gather::{Gathered, ReviewScope};
+use crate::review::model::Severity;
 use crate::review::post::Posting;
 use crate::review::prepare::{History, Target};
 use crate::review::render::fingerprint;
@@ -298,6 +299,11 @@ impl ReviewPullRequest {
                 "files_reviewed": gathered.plan.files(),
                 "requests": gathered.plan.chunks.len(),
                 "findings": draft.findings.len(),
+                "findings_by_severity": {
+                    "critical": draft.findings.iter().filter(|f| f.severity == Severity::Critical).count(),
+                    "warning": draft.findings.iter().filter(|f| f.severity == Severity::Warning).count(),
+                    "note": draft.findings.iter().filter(|f| f.severity == Severity::Info).count(),
+                },
                 "inline_comments": posting.review.comments.len(),
                 "moved_to_body": posting.moved,
                 "repeated_findings_left_out": reviewed.repeated,
