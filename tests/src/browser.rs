@@ -94,6 +94,17 @@ impl Browser {
         std::fs::write(self.shots.join(format!("{name}.png")), png).expect("the screenshot saved");
     }
 
+    /// Clicks the element `locator` finds (failing the test when there is none).
+    pub async fn click(&self, locator: fantoccini::Locator<'_>) {
+        self.client
+            .find(locator)
+            .await
+            .expect("the element is on the page")
+            .click()
+            .await
+            .expect("the click");
+    }
+
     /// The page's HTML now.
     pub async fn source(&self) -> String {
         self.client.source().await.expect("the page's source")

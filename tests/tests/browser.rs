@@ -73,42 +73,28 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
     c.goto(&home).await.unwrap();
     browser.wait_for_text("Sign in with GitHub").await;
     browser.screenshot("1-welcome").await;
-    c.find(Locator::Css(r#"a.button[href="/auth/github"]"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Id("as-alice"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .click(Locator::Css(r#"a.button[href="/auth/github"]"#))
+        .await;
+    browser.click(Locator::Id("as-alice")).await;
     browser
         .wait_for_text("Signed in as <strong>alice</strong>")
         .await;
     browser.screenshot("2-repositories").await;
 
     // Connect.
-    c.find(Locator::Css(r#"button[aria-label="Connect acme/backend"]"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .click(Locator::Css(r#"button[aria-label="Connect acme/backend"]"#))
+        .await;
     browser
         .wait_for_text(r#"<span class="ok">Connected</span>"#)
         .await;
     browser.screenshot("3-connected").await;
 
     // The repository's own page: its review defaults, and a memory added.
-    c.find(Locator::Css(r#"a[aria-label="Manage acme/backend"]"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .click(Locator::Css(r#"a[aria-label="Manage acme/backend"]"#))
+        .await;
     browser.wait_for_text("Review defaults").await;
     let defaults = c.find(Locator::Id("settings-json")).await.unwrap();
     defaults.clear().await.unwrap();
@@ -116,12 +102,9 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
         .send_keys(r#"{"review": {"min_severity": "warning"}}"#)
         .await
         .unwrap();
-    c.find(Locator::Css(r#"button[data-body-from="settings-json"]"#))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .click(Locator::Css(r#"button[data-body-from="settings-json"]"#))
+        .await;
     browser.wait_for_text(r#""min_severity": "warning""#).await;
     c.find(Locator::Id("memory-content"))
         .await
@@ -129,12 +112,7 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
         .send_keys(r#"forbid "println!" in "src/**/*.rs": use tracing"#)
         .await
         .unwrap();
-    c.find(Locator::Id("add-memory"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(Locator::Id("add-memory")).await;
     browser.wait_for_text("[rule] forbid").await;
     browser.screenshot("3b-repository").await;
     c.goto(&home).await.unwrap();
@@ -155,12 +133,7 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
         "completed"
     );
     assert_eq!(app.finished_event(failing).await.status, "failed");
-    c.find(Locator::LinkText("Events"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(Locator::LinkText("Events")).await;
     browser
         .wait_for_text(r#"<span class="ok">completed</span>"#)
         .await;
@@ -168,14 +141,11 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
     assert_eq!(github.posted_reviews(REPO, 7).await.len(), 1);
 
     // Retry the failed one: it is queued again.
-    c.find(Locator::Css(&format!(
-        r#"button[aria-label="Retry event {failing}"]"#
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    browser
+        .click(Locator::Css(&format!(
+            r#"button[aria-label="Retry event {failing}"]"#
+        )))
+        .await;
     browser.wait_for_text(">pending</span>").await;
     browser.screenshot("5-retried").await;
 
@@ -185,12 +155,7 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
         ("Reviews", "7-reviews", "acme/backend#7"),
         ("Settings", "8-settings", "built-in (offline rules)"),
     ] {
-        c.find(Locator::LinkText(link))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        browser.click(Locator::LinkText(link)).await;
         browser.wait_for_text(text).await;
         browser.screenshot(shot).await;
     }
@@ -198,12 +163,7 @@ async fn a_user_signs_in_connects_watches_a_review_and_retries_in_a_browser() {
     // Another user sees none of it.
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{own}/auth/github")).await.unwrap();
-    c.find(Locator::Id("as-eve"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(Locator::Id("as-eve")).await;
     let theirs = browser
         .wait_for_text("Signed in as <strong>eve</strong>")
         .await;

@@ -34,8 +34,8 @@ async fn page_at(app: &TestApp, path: &str, session: Option<&Session>) -> (Statu
     (status, answer.text().await.unwrap())
 }
 
-async fn the_home_page_welcomes_then_lists_the_users_repositories(backend: Backend) {
-    let github = FakeGitHub::start().await;
+/// An app signing in alice (who administers `acme/backend`) and eve (`eve/own`) through `github`.
+async fn spawn(backend: Backend, github: &FakeGitHub) -> Option<TestApp> {
     github
         .serve_sign_in(
             "code-alice",
@@ -52,7 +52,12 @@ async fn the_home_page_welcomes_then_lists_the_users_repositories(backend: Backe
     let settings = github.app_settings();
     let mut vars = vec![("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET)];
     vars.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
-    let Some(app) = TestApp::spawn_with(backend, &vars).await else {
+    TestApp::spawn_with(backend, &vars).await
+}
+
+async fn the_home_page_welcomes_then_lists_the_users_repositories(backend: Backend) {
+    let github = FakeGitHub::start().await;
+    let Some(app) = spawn(backend, &github).await else {
         return;
     };
 
@@ -128,23 +133,7 @@ async fn the_events_page_lists_the_users_events_with_retry(backend: Backend) {
         )
         .mount(&github.server)
         .await;
-    github
-        .serve_sign_in(
-            "code-alice",
-            "gho_alicetoken",
-            "alice",
-            101,
-            &["acme/backend"],
-        )
-        .await;
-    github
-        .serve_sign_in("code-eve", "gho_evetoken", "eve", 303, &["eve/own"])
-        .await;
-    github.keep_hooks().await;
-    let settings = github.app_settings();
-    let mut vars = vec![("GITHUB_WEBHOOK_SECRET", CORPUS_SECRET)];
-    vars.extend(settings.iter().map(|(k, v)| (*k, v.as_str())));
-    let Some(app) = TestApp::spawn_with(backend, &vars).await else {
+    let Some(app) = spawn(backend, &github).await else {
         return;
     };
     let alice = sign_in(&app, "code-alice").await;

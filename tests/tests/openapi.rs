@@ -9,21 +9,30 @@ use std::collections::BTreeSet;
 use nectr_tests::{Backend, StatusCode, TestApp};
 use serde_json::Value;
 
-/// Every path literal the route files register (`"/api/…"`, `"/auth/…"`, `"/health"`, ...).
+/// Every path literal the route files register (`"/api/…"`, `"/auth/…"`, `"/health"`, ...), in
+/// `routes/` and its folders.
 fn registered_paths() -> BTreeSet<String> {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/app-server/src/routes");
+    let mut folders = vec![
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/app-server/src/routes"),
+    ];
     let mut paths = BTreeSet::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-        for piece in text.split('"').skip(1).step_by(2) {
-            let routed = [
-                "/api/", "/auth/", "/health", "/readyz", "/livez", "/metrics",
-            ]
-            .iter()
-            .any(|p| piece.starts_with(p));
-            if routed && !piece.contains(' ') && !piece.contains("://") {
-                paths.insert(piece.to_owned());
+    while let Some(dir) = folders.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap();
+            for piece in text.split('"').skip(1).step_by(2) {
+                let routed = [
+                    "/api/", "/auth/", "/health", "/readyz", "/livez", "/metrics",
+                ]
+                .iter()
+                .any(|p| piece.starts_with(p));
+                if routed && !piece.contains(' ') && !piece.contains("://") {
+                    paths.insert(piece.to_owned());
+                }
             }
         }
     }
