@@ -211,6 +211,13 @@ impl InstallationStore for Quiet {
         Ok(Vec::new())
     }
 
+    async fn delivery_settings(
+        &self,
+        _: &RepoFullName,
+    ) -> domain::Result<domain::webhook::ports::DeliverySettings> {
+        Ok(Default::default())
+    }
+
     async fn set_delivery_filters(
         &self,
         _: &RepoFullName,

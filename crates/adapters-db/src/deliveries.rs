@@ -3,19 +3,19 @@
 use async_trait::async_trait;
 use domain::webhook::delivery::DeliveryRecord;
 use domain::webhook::ports::DeliveryLog;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
+use sea_orm::ActiveValue::Set;
 
+use crate::Db;
+use crate::batch::Write;
 use crate::entities::deliveries;
-use crate::{Db, DbError, Result};
 
-/// Inserts one delivery-log row on `db` (a connection or an open transaction).
-pub(crate) async fn insert(db: &impl ConnectionTrait, record: DeliveryRecord) -> Result<i64> {
-    let headers: serde_json::Map<String, serde_json::Value> = record
-        .headers
-        .into_iter()
-        .map(|(k, v)| (k, serde_json::Value::String(v)))
-        .collect();
-    let row = deliveries::ActiveModel {
+/// The row of `record`, for an insert (batched with others: see [`crate::batch`]).
+pub(crate) fn row(record: DeliveryRecord) -> deliveries::ActiveModel {
+    let mut headers = serde_json::Map::with_capacity(record.headers.len());
+    for (k, v) in record.headers {
+        headers.insert(k, serde_json::Value::String(v));
+    }
+    deliveries::ActiveModel {
         delivery_id: Set(record.delivery_id),
         event: Set(record.event),
         action: Set(record.action),
@@ -31,17 +31,19 @@ pub(crate) async fn insert(db: &impl ConnectionTrait, record: DeliveryRecord) ->
         received_at: Set(record.received_at),
         provider: Set(record.provider.as_str().to_owned()),
         ..Default::default()
-    };
-    let inserted = deliveries::Entity::insert(row)
-        .exec(db)
-        .await
-        .map_err(DbError::Query)?;
-    Ok(inserted.last_insert_id)
+    }
 }
 
 #[async_trait]
 impl DeliveryLog for Db {
+    /// Written through the group commit, beside the deliveries recorded with it.
     async fn append(&self, record: DeliveryRecord) -> domain::Result<i64> {
-        Ok(insert(&self.writer, record).await?)
+        Ok(self
+            .batcher
+            .submit(|reply| Write::Append {
+                delivery: record,
+                reply,
+            })
+            .await?)
     }
 }

@@ -15,6 +15,9 @@ pub enum DbError {
     /// A concurrent writer changed the row a decision depended on; trying again decides afresh.
     #[error("concurrent update: {0}")]
     Race(String),
+    /// The group commit's writers have stopped (the database handle is being dropped).
+    #[error("the database writer has stopped")]
+    WriterStopped,
 }
 
 pub type Result<T, E = DbError> = std::result::Result<T, E>;

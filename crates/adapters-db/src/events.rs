@@ -9,12 +9,14 @@ use domain::webhook::event::ReviewKey;
 use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded, StoredPayloads};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter,
-    QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    TryInsertResult,
 };
 
+use crate::batch::Write;
 use crate::entities::events::{self, Column};
-use crate::{Db, DbError, Result, deliveries};
+use crate::{Db, DbError, Result};
 
 /// Why an insert conflicted.
 enum Conflict {
@@ -25,167 +27,173 @@ enum Conflict {
 }
 
 impl Db {
-    /// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
-    /// two writers queue on the busy timeout instead of failing when one upgrades a read lock.
+    /// Begins a write transaction on the writer (see [`begin_write`]).
     pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        Ok(self.writer.begin_with_options(options).await?)
+        begin_write(&self.writer).await
+    }
+}
+
+/// Begins a write transaction. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`), so
+/// two writers queue on the busy timeout instead of failing when one upgrades a read lock.
+pub(crate) async fn begin_write(conn: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(conn.begin_with_options(options).await?)
+}
+
+/// Records `event` inside `txn`: its row, or which rule refused it, and the older work it
+/// supersedes. The caller announces queued work (once per transaction) and writes the log row.
+pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
+    let now = event.received_at;
+    let pr = event.event.pull_request.as_ref();
+    let (status, reason, key, job, number) = match &event.disposition {
+        Disposition::Queue { key, kind, .. } => (
+            EventStatus::Pending,
+            None,
+            Some(key),
+            *kind,
+            Some(key.pr_number),
+        ),
+        Disposition::Command { pr_number, .. } => (
+            EventStatus::Pending,
+            None,
+            None,
+            JobKind::Command,
+            Some(*pr_number),
+        ),
+        Disposition::Done { detail } => (
+            EventStatus::Completed,
+            Some(detail.clone()),
+            None,
+            JobKind::Review,
+            None,
+        ),
+        Disposition::Ignore { reason } => (
+            EventStatus::Ignored,
+            Some(reason.clone()),
+            None,
+            JobKind::Review,
+            pr.map(|p| p.number),
+        ),
+    };
+    let queued = status == EventStatus::Pending;
+    let row = events::ActiveModel {
+        delivery_id: Set(event.delivery_id.as_str().to_owned()),
+        event_name: Set(event.event.name.clone()),
+        action: Set(event.event.action.clone()),
+        event_type: Set(event.event.event_type.clone()),
+        repository: Set(event
+            .event
+            .repository
+            .as_ref()
+            .map(|r| r.as_str().to_owned())),
+        pr_number: Set(number.map(pr_number)),
+        head_sha: Set(pr.map(|p| p.head_sha.as_str().to_owned())),
+        pr_updated_at: Set(pr.and_then(|p| p.updated_at)),
+        sender: Set(event.event.sender.clone()),
+        status: Set(status.as_str().to_owned()),
+        reason: Set(reason),
+        payload: Set(event.payload.clone()),
+        attempts: Set(0),
+        run_at: Set(queued.then_some(now)),
+        lease_expires_at: Set(None),
+        lease_owner: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        processed_at: Set((!queued).then_some(now)),
+        job: Set(job.as_str().to_owned()),
+        provider: Set(event.provider.as_str().to_owned()),
+        ..Default::default()
+    };
+
+    // ON CONFLICT DO NOTHING on any unique index: the delivery id, or the one-in-flight-review
+    // key. A conflict with a review in flight since before the window finds it stale: it is
+    // superseded and the insert tried once more.
+    let mut retried = false;
+    let event_id = loop {
+        let inserted = events::Entity::insert(row.clone())
+            .on_conflict(OnConflict::new().do_nothing().to_owned())
+            .try_insert()
+            .exec(txn)
+            .await?;
+        if let TryInsertResult::Inserted(result) = inserted {
+            break result.last_insert_id;
+        }
+        match conflict(txn, event).await? {
+            Conflict::Stale { event_id } if !retried => {
+                supersede_stale(txn, event_id, event).await?;
+                retried = true;
+            }
+            Conflict::Stale { event_id } => return Ok(Recorded::AlreadyInFlight { event_id }),
+            Conflict::Settled(recorded) => return Ok(recorded),
+        }
+    };
+    if status == EventStatus::Completed {
+        return Ok(Recorded::Done { event_id });
+    }
+    if !queued {
+        return Ok(Recorded::Ignored { event_id });
     }
 
-    async fn record_in(&self, txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
-        let now = event.received_at;
-        let pr = event.event.pull_request.as_ref();
-        let (status, reason, key, job, number) = match &event.disposition {
-            Disposition::Queue { key, kind, .. } => (
-                EventStatus::Pending,
-                None,
-                Some(key),
-                *kind,
-                Some(key.pr_number),
-            ),
-            Disposition::Command { pr_number, .. } => (
-                EventStatus::Pending,
-                None,
-                None,
-                JobKind::Command,
-                Some(*pr_number),
-            ),
-            Disposition::Done { detail } => (
-                EventStatus::Completed,
-                Some(detail.clone()),
-                None,
-                JobKind::Review,
-                None,
-            ),
-            Disposition::Ignore { reason } => (
-                EventStatus::Ignored,
-                Some(reason.clone()),
-                None,
-                JobKind::Review,
-                pr.map(|p| p.number),
-            ),
-        };
-        let queued = status == EventStatus::Pending;
-        let row = events::ActiveModel {
-            delivery_id: Set(event.delivery_id.as_str().to_owned()),
-            event_name: Set(event.event.name.clone()),
-            action: Set(event.event.action.clone()),
-            event_type: Set(event.event.event_type.clone()),
-            repository: Set(event
-                .event
-                .repository
-                .as_ref()
-                .map(|r| r.as_str().to_owned())),
-            pr_number: Set(number.map(pr_number)),
-            head_sha: Set(pr.map(|p| p.head_sha.as_str().to_owned())),
-            pr_updated_at: Set(pr.and_then(|p| p.updated_at)),
-            sender: Set(event.event.sender.clone()),
-            status: Set(status.as_str().to_owned()),
-            reason: Set(reason),
-            payload: Set(event.payload.clone()),
-            attempts: Set(0),
-            run_at: Set(queued.then_some(now)),
-            lease_expires_at: Set(None),
-            lease_owner: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-            processed_at: Set((!queued).then_some(now)),
-            job: Set(job.as_str().to_owned()),
-            provider: Set(event.provider.as_str().to_owned()),
-            ..Default::default()
-        };
-
-        // ON CONFLICT DO NOTHING on any unique index: the delivery id, or the one-in-flight-review
-        // key. A conflict with a review in flight since before the window finds it stale: it is
-        // superseded and the insert tried once more.
-        let mut retried = false;
-        let event_id = loop {
-            let inserted = events::Entity::insert(row.clone())
-                .on_conflict(OnConflict::new().do_nothing().to_owned())
-                .try_insert()
-                .exec(txn)
-                .await?;
-            if let TryInsertResult::Inserted(result) = inserted {
-                break result.last_insert_id;
-            }
-            match self.conflict(txn, event).await? {
-                Conflict::Stale { event_id } if !retried => {
-                    supersede_stale(txn, event_id, event).await?;
-                    retried = true;
-                }
-                Conflict::Stale { event_id } => return Ok(Recorded::AlreadyInFlight { event_id }),
-                Conflict::Settled(recorded) => return Ok(recorded),
-            }
-        };
-        if status == EventStatus::Completed {
-            return Ok(Recorded::Done { event_id });
+    // Only a review makes older reviews moot; indexing a merged pull request or answering a
+    // comment supersedes nothing.
+    let superseded = match key {
+        Some(key) if job == JobKind::Review => {
+            supersede_older_heads(txn, event_id, key, event).await?
         }
-        if !queued {
-            return Ok(Recorded::Ignored { event_id });
-        }
+        _ => 0,
+    };
+    Ok(Recorded::Queued {
+        event_id,
+        superseded,
+    })
+}
 
-        // Delivered at commit, to every process listening (their idle workers wake at once).
-        crate::notify::announce(txn).await?;
-        // Only a review makes older reviews moot; indexing a merged pull request or answering a
-        // comment supersedes nothing.
-        let superseded = match key {
-            Some(key) if job == JobKind::Review => {
-                supersede_older_heads(txn, event_id, key, event).await?
-            }
-            _ => 0,
-        };
-        Ok(Recorded::Queued {
-            event_id,
-            superseded,
-        })
+/// Tells which unique rule refused the insert. The conflicting row is committed (PostgreSQL
+/// waits for the other transaction; SQLite serialises writers), or written earlier in this
+/// transaction, so this read sees it.
+async fn conflict(txn: &DatabaseTransaction, event: &NewEvent) -> Result<Conflict> {
+    let by_delivery = events::Entity::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::DeliveryId.eq(event.delivery_id.as_str()))
+        .into_tuple::<i64>()
+        .one(txn)
+        .await?;
+    if let Some(event_id) = by_delivery {
+        return Ok(Conflict::Settled(Recorded::DuplicateDelivery { event_id }));
     }
-
-    /// Tells which unique rule refused the insert. The conflicting row is committed (PostgreSQL
-    /// waits for the other transaction; SQLite serialises writers), so this read sees it.
-    async fn conflict(&self, txn: &DatabaseTransaction, event: &NewEvent) -> Result<Conflict> {
-        let by_delivery = events::Entity::find()
+    if let Disposition::Queue {
+        key,
+        kind,
+        window_start,
+    } = &event.disposition
+    {
+        let in_flight = events::Entity::find()
             .select_only()
-            .column(Column::Id)
-            .filter(Column::DeliveryId.eq(event.delivery_id.as_str()))
-            .into_tuple::<i64>()
+            .columns([Column::Id, Column::CreatedAt])
+            .filter(Column::Job.eq(kind.as_str()))
+            .filter(Column::Repository.eq(key.repository.as_str()))
+            .filter(Column::PrNumber.eq(pr_number(key.pr_number)))
+            .filter(Column::HeadSha.eq(key.head_sha.as_str()))
+            .filter(Column::Status.is_in(statuses(&EventStatus::IN_FLIGHT)))
+            .into_tuple::<(i64, DateTime<Utc>)>()
             .one(txn)
             .await?;
-        if let Some(event_id) = by_delivery {
-            return Ok(Conflict::Settled(Recorded::DuplicateDelivery { event_id }));
+        if let Some((event_id, created_at)) = in_flight {
+            return Ok(if created_at < *window_start {
+                Conflict::Stale { event_id }
+            } else {
+                Conflict::Settled(Recorded::AlreadyInFlight { event_id })
+            });
         }
-        if let Disposition::Queue {
-            key,
-            kind,
-            window_start,
-        } = &event.disposition
-        {
-            let in_flight = events::Entity::find()
-                .select_only()
-                .columns([Column::Id, Column::CreatedAt])
-                .filter(Column::Job.eq(kind.as_str()))
-                .filter(Column::Repository.eq(key.repository.as_str()))
-                .filter(Column::PrNumber.eq(pr_number(key.pr_number)))
-                .filter(Column::HeadSha.eq(key.head_sha.as_str()))
-                .filter(Column::Status.is_in(statuses(&EventStatus::IN_FLIGHT)))
-                .into_tuple::<(i64, DateTime<Utc>)>()
-                .one(txn)
-                .await?;
-            if let Some((event_id, created_at)) = in_flight {
-                return Ok(if created_at < *window_start {
-                    Conflict::Stale { event_id }
-                } else {
-                    Conflict::Settled(Recorded::AlreadyInFlight { event_id })
-                });
-            }
-        }
-        Err(DbError::Race(
-            "an insert conflicted but the conflicting event changed before it was read".into(),
-        ))
     }
+    Err(DbError::Race(
+        "an insert conflicted but the conflicting event changed before it was read".into(),
+    ))
 }
 
 async fn supersede_stale(txn: &DatabaseTransaction, event_id: i64, by: &NewEvent) -> Result<()> {
@@ -258,17 +266,17 @@ fn pr_number(n: u64) -> i64 {
 
 #[async_trait]
 impl EventStore for Db {
-    async fn record(
-        &self,
-        event: NewEvent,
-        mut delivery: DeliveryRecord,
-    ) -> domain::Result<Recorded> {
-        let txn = self.begin_write().await?;
-        let recorded = self.record_in(&txn, &event).await?;
-        delivery.settle(&event, &recorded);
-        deliveries::insert(&txn, delivery).await?;
-        txn.commit().await.map_err(DbError::Query)?;
-        Ok(recorded)
+    /// Recorded with its log row through the group commit: deliveries arriving together share one
+    /// transaction, and this returns once it has committed.
+    async fn record(&self, event: NewEvent, delivery: DeliveryRecord) -> domain::Result<Recorded> {
+        Ok(self
+            .batcher
+            .submit(|reply| Write::Record {
+                event,
+                delivery,
+                reply,
+            })
+            .await?)
     }
 }
 

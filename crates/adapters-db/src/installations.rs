@@ -7,7 +7,7 @@ use domain::accounts::{Installation, InstallationRegistry, Scope};
 use domain::codehost::AccessToken;
 use domain::review::RepositoryTokens;
 use domain::webhook::filters::{DeliveryFilter, parse_filters};
-use domain::webhook::ports::InstallationStore;
+use domain::webhook::ports::{DeliverySettings, InstallationStore};
 use domain::webhook::values::{RepoFullName, WebhookSecret};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -25,6 +25,19 @@ impl Db {
             .filter(Column::IsActive.eq(true))
             .one(&self.reader)
             .await?)
+    }
+
+    /// The installation's current webhook secret, then its previous one while still in grace.
+    fn secrets_of(&self, installation: &installations::Model) -> Result<Vec<WebhookSecret>> {
+        let mut secrets = vec![self.open_secret(installation, &installation.webhook_secret)?];
+        if let (Some(previous), Some(until)) = (
+            &installation.previous_webhook_secret,
+            installation.previous_secret_expires_at,
+        ) && until > Utc::now()
+        {
+            secrets.push(self.open_secret(installation, previous)?);
+        }
+        Ok(secrets)
     }
 
     fn open_secret(
@@ -49,6 +62,22 @@ impl Db {
                 installation.id
             ))
         })
+    }
+}
+
+/// The delivery filters stored for `repository`. Stored only after `parse_filters` accepted them; a
+/// row changed by hand that no longer reads admits everything rather than dropping every delivery.
+fn filters_of(repository: &RepoFullName, stored: Option<&str>) -> Vec<DeliveryFilter> {
+    let Some(text) = stored else {
+        return Vec::new();
+    };
+    let list: Vec<serde_json::Value> = serde_json::from_str(text).unwrap_or_default();
+    match parse_filters(&list) {
+        Ok(filters) => filters,
+        Err(e) => {
+            tracing::error!(repository = %repository, error = %e, "stored delivery filters do not read; none applied");
+            Vec::new()
+        }
     }
 }
 
@@ -185,18 +214,23 @@ impl InstallationStore for Db {
         &self,
         repository: &RepoFullName,
     ) -> domain::Result<Vec<WebhookSecret>> {
-        let Some(installation) = self.active_row(repository).await? else {
-            return Ok(Vec::new());
-        };
-        let mut secrets = vec![self.open_secret(&installation, &installation.webhook_secret)?];
-        if let (Some(previous), Some(until)) = (
-            &installation.previous_webhook_secret,
-            installation.previous_secret_expires_at,
-        ) && until > Utc::now()
-        {
-            secrets.push(self.open_secret(&installation, previous)?);
+        match self.active_row(repository).await? {
+            Some(installation) => Ok(self.secrets_of(&installation)?),
+            None => Ok(Vec::new()),
         }
-        Ok(secrets)
+    }
+
+    async fn delivery_settings(
+        &self,
+        repository: &RepoFullName,
+    ) -> domain::Result<DeliverySettings> {
+        let Some(installation) = self.active_row(repository).await? else {
+            return Ok(DeliverySettings::default());
+        };
+        Ok(DeliverySettings {
+            secrets: self.secrets_of(&installation)?,
+            filters: filters_of(repository, installation.delivery_filters.as_deref()),
+        })
     }
 
     async fn delivery_filters(
@@ -213,19 +247,7 @@ impl InstallationStore for Db {
             .await
             .map_err(DbError::Query)?
             .flatten();
-        let Some(text) = stored else {
-            return Ok(Vec::new());
-        };
-        // Stored only after `parse_filters` accepted them; a row changed by hand that no longer
-        // reads admits everything rather than dropping every delivery.
-        let list: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap_or_default();
-        match parse_filters(&list) {
-            Ok(filters) => Ok(filters),
-            Err(e) => {
-                tracing::error!(repository = %repository, error = %e, "stored delivery filters do not read; none applied");
-                Ok(Vec::new())
-            }
-        }
+        Ok(filters_of(repository, stored.as_deref()))
     }
 
     async fn set_delivery_filters(

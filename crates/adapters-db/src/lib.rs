@@ -4,6 +4,7 @@
 //! PostgreSQL (production). Its tables are its own: other crates see ports and domain values.
 
 mod accounts;
+mod batch;
 mod controls;
 mod deliveries;
 // The tables are this crate's own: other crates see ports. Black-box tests read rows through them
@@ -32,6 +33,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
 
+pub use batch::WriteBatching;
 pub use error::{DbError, Result};
 pub use notify::DbWorkSignal;
 
@@ -56,6 +58,8 @@ pub struct Db {
     writer: DatabaseConnection,
     /// Seals and opens access tokens and webhook secrets; without it they cannot be stored or read.
     keyring: Option<Arc<Keyring>>,
+    /// The group commit deliveries and finished jobs are written through.
+    batcher: batch::Batcher,
 }
 
 impl Db {
@@ -64,6 +68,16 @@ impl Db {
     /// access tokens and webhook secrets; without one (migrations, tools that read rows) storing or
     /// reading them fails with `Permanent`.
     pub async fn connect(url: &str, keyring: Option<Arc<Keyring>>) -> Result<Self> {
+        Self::connect_with(url, keyring, WriteBatching::default()).await
+    }
+
+    /// [`Db::connect`], with deliveries and finished jobs grouped into transactions as `batching`
+    /// says. Starts the writer tasks, so it runs inside a Tokio runtime.
+    pub async fn connect_with(
+        url: &str,
+        keyring: Option<Arc<Keyring>>,
+        batching: WriteBatching,
+    ) -> Result<Self> {
         let options = |max: u32| {
             let mut options = ConnectOptions::new(url.to_owned());
             options
@@ -94,17 +108,22 @@ impl Db {
             };
             let writer = connect(sqlite(options(1))).await?;
             let reader = connect(sqlite(options(8))).await?;
+            // One writer connection: one transaction at a time.
+            let batcher = batch::Batcher::start(writer.clone(), batching, 1);
             Ok(Self {
                 reader,
                 writer,
                 keyring,
+                batcher,
             })
         } else {
             let pool = connect(options(32)).await?;
+            let batcher = batch::Batcher::start(pool.clone(), batching, batching.writers);
             Ok(Self {
                 reader: pool.clone(),
                 writer: pool,
                 keyring,
+                batcher,
             })
         }
     }

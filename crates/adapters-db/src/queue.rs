@@ -11,9 +11,11 @@ use domain::queue::{
 };
 use domain::webhook::values::{HeadSha, RepoFullName};
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, Statement, Value,
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, FromQueryResult, Statement,
+    Value,
 };
 
+use crate::batch::Write;
 use crate::entities::event_runs;
 use crate::{Db, DbError};
 
@@ -74,10 +76,114 @@ fn from_clause(t: Transition, first: usize) -> (String, Vec<Value>) {
     (format!("status IN ({})", marks.join(", ")), values)
 }
 
+/// A statement in `backend`'s placeholders.
+fn statement_for(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(backend, sql(backend, text), values)
+}
+
+/// Applies `t` to the event `worker` holds, setting `set` (its placeholders numbered from `$3`,
+/// `$1` and `$2` being the event's id and the worker). Returns whether the worker still held it.
+async fn transition_held(
+    conn: &impl ConnectionTrait,
+    t: Transition,
+    event_id: i64,
+    worker: &str,
+    set: &str,
+    mut values: Vec<Value>,
+) -> Result<bool, DbError> {
+    let first = 3 + values.len() + 1;
+    let (from, from_values) = from_clause(t, first);
+    let text = format!(
+        "UPDATE events SET status = ${}, {set} WHERE id = $1 AND lease_owner = $2 AND {from}",
+        first - 1
+    );
+    let mut all: Vec<Value> = vec![event_id.into(), worker.into()];
+    all.append(&mut values);
+    all.push(t.to.as_str().into());
+    all.extend(from_values);
+    let rows = conn
+        .execute_raw(statement_for(conn.get_database_backend(), &text, all))
+        .await?
+        .rows_affected();
+    Ok(rows == 1)
+}
+
+/// Ends the attempt `finish` describes inside `txn`: the event's transition, and the run to record
+/// (`None` when `worker` no longer held the lease: then nothing changed).
+pub(crate) async fn finish_in(
+    txn: &DatabaseTransaction,
+    job: &Job,
+    worker: &str,
+    started_at: DateTime<Utc>,
+    finish: &Finish,
+    now: DateTime<Utc>,
+) -> Result<Option<event_runs::ActiveModel>, DbError> {
+    let (outcome, error, result, held) = match finish {
+        Finish::Retry { run_at, error } => {
+            let held = transition_held(
+                txn,
+                transition::RETRY_LATER,
+                job.event_id,
+                worker,
+                "run_at = $3, last_error = $4, lease_owner = NULL, \
+                 lease_expires_at = NULL, updated_at = $5",
+                vec![(*run_at).into(), error.clone().into(), now.into()],
+            )
+            .await?;
+            ("retry".to_owned(), Some(error.clone()), None, held)
+        }
+        Finish::Done {
+            status,
+            detail,
+            result,
+        } => {
+            let failed = *status == EventStatus::Failed;
+            let held = transition_held(
+                txn,
+                transition::finish(*status),
+                job.event_id,
+                worker,
+                "reason = COALESCE($3, reason), last_error = $4, lease_owner = NULL, \
+                 lease_expires_at = NULL, processed_at = $5, updated_at = $5",
+                vec![
+                    detail.clone().filter(|_| !failed).into(),
+                    detail.clone().filter(|_| failed).into(),
+                    now.into(),
+                ],
+            )
+            .await?;
+            (
+                status.as_str().to_owned(),
+                detail.clone().filter(|_| failed),
+                result.as_ref().map(|r| r.to_string()),
+                held,
+            )
+        }
+    };
+    if !held {
+        tracing::warn!(
+            event_id = job.event_id,
+            worker,
+            "lease lost before the attempt finished; result dropped"
+        );
+        return Ok(None);
+    }
+    Ok(Some(event_runs::ActiveModel {
+        event_id: Set(job.event_id),
+        attempt: Set(i32::try_from(job.attempts).unwrap_or(i32::MAX)),
+        worker: Set(worker.to_owned()),
+        started_at: Set(started_at),
+        finished_at: Set(now),
+        outcome: Set(outcome),
+        error: Set(error),
+        result: Set(result),
+        ..Default::default()
+    }))
+}
+
 impl Db {
     fn statement(&self, text: &str, values: Vec<Value>) -> Statement {
-        let backend = self.backend();
-        Statement::from_sql_and_values(backend, sql(backend, text), values)
+        statement_for(self.backend(), text, values)
     }
 
     async fn execute(&self, text: &str, values: Vec<Value>) -> Result<u64, DbError> {
@@ -86,34 +192,6 @@ impl Db {
             .execute_raw(self.statement(text, values))
             .await?
             .rows_affected())
-    }
-
-    /// Applies `t` to the event `worker` holds, setting `set` (its placeholders numbered from `$3`,
-    /// `$1` and `$2` being the event's id and the worker). Returns whether the worker still held it.
-    async fn transition_held(
-        &self,
-        conn: &impl ConnectionTrait,
-        t: Transition,
-        event_id: i64,
-        worker: &str,
-        set: &str,
-        mut values: Vec<Value>,
-    ) -> Result<bool, DbError> {
-        let first = 3 + values.len() + 1;
-        let (from, from_values) = from_clause(t, first);
-        let text = format!(
-            "UPDATE events SET status = ${}, {set} WHERE id = $1 AND lease_owner = $2 AND {from}",
-            first - 1
-        );
-        let mut all: Vec<Value> = vec![event_id.into(), worker.into()];
-        all.append(&mut values);
-        all.push(t.to.as_str().into());
-        all.extend(from_values);
-        let rows = conn
-            .execute_raw(self.statement(&text, all))
-            .await?
-            .rows_affected();
-        Ok(rows == 1)
     }
 }
 
@@ -167,7 +245,7 @@ impl ReviewQueue for Db {
                         job = %row.job,
                         "queued event names no valid pull request or kind of job"
                     );
-                    self.transition_held(
+                    transition_held(
                         &self.writer,
                         transition::finish(EventStatus::Failed),
                         row.id,
@@ -206,6 +284,7 @@ impl ReviewQueue for Db {
         Ok(rows == 1)
     }
 
+    /// Recorded through the group commit: attempts finishing together share one transaction.
     async fn finish(
         &self,
         job: &Job,
@@ -213,92 +292,29 @@ impl ReviewQueue for Db {
         started_at: DateTime<Utc>,
         finish: Finish,
     ) -> domain::Result<bool> {
-        let now = Utc::now();
-        let txn = self.begin_write().await?;
-        let (outcome, error, result, held) = match &finish {
-            Finish::Retry { run_at, error } => {
-                let held = self
-                    .transition_held(
-                        &txn,
-                        transition::RETRY_LATER,
-                        job.event_id,
-                        worker,
-                        "run_at = $3, last_error = $4, lease_owner = NULL, \
-                         lease_expires_at = NULL, updated_at = $5",
-                        vec![(*run_at).into(), error.clone().into(), now.into()],
-                    )
-                    .await?;
-                ("retry".to_owned(), Some(error.clone()), None, held)
-            }
-            Finish::Done {
-                status,
-                detail,
-                result,
-            } => {
-                let failed = *status == EventStatus::Failed;
-                let held = self
-                    .transition_held(
-                        &txn,
-                        transition::finish(*status),
-                        job.event_id,
-                        worker,
-                        "reason = COALESCE($3, reason), last_error = $4, lease_owner = NULL, \
-                         lease_expires_at = NULL, processed_at = $5, updated_at = $5",
-                        vec![
-                            detail.clone().filter(|_| !failed).into(),
-                            detail.clone().filter(|_| failed).into(),
-                            now.into(),
-                        ],
-                    )
-                    .await?;
-                (
-                    status.as_str().to_owned(),
-                    detail.clone().filter(|_| failed),
-                    result.as_ref().map(|r| r.to_string()),
-                    held,
-                )
-            }
-        };
-        if !held {
-            txn.rollback().await.map_err(DbError::Query)?;
-            tracing::warn!(
-                event_id = job.event_id,
-                worker,
-                "lease lost before the attempt finished; result dropped"
-            );
-            return Ok(false);
-        }
-        let run = event_runs::ActiveModel {
-            event_id: Set(job.event_id),
-            attempt: Set(i32::try_from(job.attempts).unwrap_or(i32::MAX)),
-            worker: Set(worker.to_owned()),
-            started_at: Set(started_at),
-            finished_at: Set(now),
-            outcome: Set(outcome),
-            error: Set(error),
-            result: Set(result),
-            ..Default::default()
-        };
-        event_runs::Entity::insert(run)
-            .exec(&txn)
-            .await
-            .map_err(DbError::Query)?;
-        txn.commit().await.map_err(DbError::Query)?;
-        Ok(true)
+        Ok(self
+            .batcher
+            .submit(|reply| Write::Finish {
+                job: job.clone(),
+                worker: worker.to_owned(),
+                started_at,
+                finish,
+                reply,
+            })
+            .await?)
     }
 
     async fn release(&self, job: &Job, worker: &str) -> domain::Result<bool> {
-        Ok(self
-            .transition_held(
-                &self.writer,
-                transition::RELEASE,
-                job.event_id,
-                worker,
-                "attempts = attempts - 1, run_at = $3, lease_owner = NULL, lease_expires_at = NULL, \
+        Ok(transition_held(
+            &self.writer,
+            transition::RELEASE,
+            job.event_id,
+            worker,
+            "attempts = attempts - 1, run_at = $3, lease_owner = NULL, lease_expires_at = NULL, \
                  updated_at = $3",
-                vec![Utc::now().into()],
-            )
-            .await?)
+            vec![Utc::now().into()],
+        )
+        .await?)
     }
 
     async fn reclaim_expired(

@@ -1,7 +1,9 @@
-//! The worker runtime: a pool of tasks that claim due review work from the durable queue, run it with a
-//! lease they keep extending, and record what became of it. New work wakes an idle worker at once;
-//! polling is the fallback. On shutdown workers stop claiming, let in-flight work finish within a grace
-//! period and release the rest for another process.
+//! The worker runtime: a dispatcher claims due work from the durable queue, as many jobs per
+//! statement as it has free worker slots (up to `CLAIM_BATCH`), and runs each as its own task with a
+//! lease it keeps extending, recording what became of it (attempts finishing together share one
+//! transaction: the store's group commit). New work wakes an idle dispatcher at once; polling is the
+//! fallback. On shutdown it stops claiming, lets in-flight work finish within a grace period and
+//! releases the rest for another process.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,8 +11,8 @@ use std::time::Duration;
 use chrono::Utc;
 use domain::queue::{Job, JobHandler, JobResult, RetryPolicy, ReviewQueue, WorkSignal};
 use ring::rand::{SecureRandom, SystemRandom};
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
+use tokio::sync::{Semaphore, watch};
+use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, sleep, sleep_until};
 use tracing::Instrument;
 
@@ -26,6 +28,8 @@ pub struct WorkerConfig {
     /// `SHUTDOWN_GRACE_SECONDS`: how long in-flight work may take to finish at shutdown.
     pub grace: Duration,
     pub retry: RetryPolicy,
+    /// `CLAIM_BATCH`: jobs claimed in one statement at most (never more than the free workers).
+    pub claim_batch: usize,
 }
 
 impl Default for WorkerConfig {
@@ -36,6 +40,7 @@ impl Default for WorkerConfig {
             poll_interval: Duration::from_secs(1),
             grace: Duration::from_secs(30),
             retry: RetryPolicy::default(),
+            claim_batch: 32,
         }
     }
 }
@@ -44,21 +49,35 @@ impl Default for WorkerConfig {
 #[derive(Debug)]
 pub struct WorkerPool {
     shutdown: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+    dispatcher: JoinHandle<()>,
 }
 
-struct Worker {
-    name: String,
+/// Claims work for free worker slots and starts an attempt for each job.
+struct Dispatcher {
+    prefix: String,
     queue: Arc<dyn ReviewQueue>,
     handler: Arc<dyn JobHandler>,
     config: WorkerConfig,
     signal: Arc<dyn WorkSignal>,
     shutdown: watch::Receiver<bool>,
+    /// Claims made so far: each names its lease owner `{prefix}-{n}`.
+    claims: u64,
+}
+
+/// One job's attempt: runs its handler, keeps its lease, records its outcome.
+struct Attempt {
+    /// The lease owner the job was claimed as.
+    name: String,
+    queue: Arc<dyn ReviewQueue>,
+    handler: Arc<dyn JobHandler>,
+    config: WorkerConfig,
+    shutdown: watch::Receiver<bool>,
 }
 
 impl WorkerPool {
-    /// Starts `config.workers` workers named `{prefix}-{n}`. An idle worker waits for `signal` (work
-    /// queued in this process, or announced by another through the database) or its poll interval.
+    /// Starts a pool running up to `config.workers` jobs at once; each claim's lease owner is named
+    /// `{prefix}-{n}`. An idle pool waits for `signal` (work queued in this process, or announced by
+    /// another through the database) or its poll interval.
     pub fn start(
         prefix: &str,
         queue: Arc<dyn ReviewQueue>,
@@ -67,42 +86,31 @@ impl WorkerPool {
         signal: Arc<dyn WorkSignal>,
     ) -> Self {
         let (shutdown, receiver) = watch::channel(false);
-        let tasks = (0..config.workers.max(1))
-            .map(|n| {
-                let worker = Worker {
-                    name: format!("{prefix}-{n}"),
-                    queue: queue.clone(),
-                    handler: handler.clone(),
-                    config: config.clone(),
-                    signal: signal.clone(),
-                    shutdown: receiver.clone(),
-                };
-                tokio::spawn(worker.run())
-            })
-            .collect();
-        tracing::info!(workers = config.workers, "review workers started");
-        Self { shutdown, tasks }
+        tracing::info!(
+            workers = config.workers,
+            claim_batch = config.claim_batch,
+            "review workers started"
+        );
+        let dispatcher = Dispatcher {
+            prefix: prefix.to_owned(),
+            queue,
+            handler,
+            config,
+            signal,
+            shutdown: receiver,
+            claims: 0,
+        };
+        Self {
+            shutdown,
+            dispatcher: tokio::spawn(dispatcher.run()),
+        }
     }
 
     /// Stops claiming, waits for in-flight work up to the grace period, releases what is left.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        let _ = self.dispatcher.await;
         tracing::info!("review workers stopped");
-    }
-}
-
-/// A signal that never fires: a worker driven by [`run_until_idle`] never waits.
-struct Never;
-
-#[async_trait::async_trait]
-impl WorkSignal for Never {
-    fn work_queued(&self) {}
-
-    async fn wait(&self) {
-        std::future::pending::<()>().await;
     }
 }
 
@@ -115,28 +123,31 @@ pub async fn run_until_idle(
     config: WorkerConfig,
 ) -> usize {
     let (_stop, shutdown) = watch::channel(false);
-    let mut worker = Worker {
+    let attempt = Attempt {
         name: format!("drain-{}", std::process::id()),
         queue,
         handler,
         config,
-        signal: Arc::new(Never),
         shutdown,
     };
     let mut ran = 0;
     loop {
         let now = Utc::now();
-        if let Err(e) = worker.queue.reclaim_expired(now, worker.config.retry).await {
+        if let Err(e) = attempt
+            .queue
+            .reclaim_expired(now, attempt.config.retry)
+            .await
+        {
             tracing::warn!(error = %e, "reclaiming expired leases failed");
         }
-        match worker
+        match attempt
             .queue
-            .claim(&worker.name, now, worker.config.lease, 1)
+            .claim(&attempt.name, now, attempt.config.lease, 1)
             .await
         {
             Ok(jobs) if !jobs.is_empty() => {
                 for job in jobs {
-                    worker.run_job(job).await;
+                    attempt.run_job(job).await;
                     ran += 1;
                 }
             }
@@ -158,41 +169,76 @@ fn jitter() -> f64 {
     }
 }
 
-impl Worker {
+impl Dispatcher {
     fn stopping(&self) -> bool {
         *self.shutdown.borrow()
     }
 
     async fn run(mut self) {
+        let slots = Arc::new(Semaphore::new(self.config.workers.max(1)));
+        let mut running = JoinSet::new();
         let mut next_reclaim = Instant::now();
         while !self.stopping() {
+            while running.try_join_next().is_some() {}
             if Instant::now() >= next_reclaim {
                 if let Err(e) = self
                     .queue
                     .reclaim_expired(Utc::now(), self.config.retry)
                     .await
                 {
-                    tracing::warn!(worker = %self.name, error = %e, "reclaiming expired leases failed");
+                    tracing::warn!(error = %e, "reclaiming expired leases failed");
                 }
                 next_reclaim = Instant::now() + self.config.lease / 2;
             }
+            let free = slots.available_permits();
+            if free == 0 {
+                // Every worker is busy: wait for one to finish.
+                tokio::select! {
+                    _ = running.join_next() => {}
+                    _ = self.shutdown.changed() => {}
+                }
+                continue;
+            }
+            let wanted = free.min(self.config.claim_batch.max(1));
+            self.claims += 1;
+            let owner = format!("{}-{}", self.prefix, self.claims);
+            let limit = u32::try_from(wanted).unwrap_or(u32::MAX);
             match self
                 .queue
-                .claim(&self.name, Utc::now(), self.config.lease, 1)
+                .claim(&owner, Utc::now(), self.config.lease, limit)
                 .await
             {
-                Ok(jobs) if !jobs.is_empty() => {
+                Ok(jobs) => {
+                    let claimed = jobs.len();
                     for job in jobs {
-                        self.run_job(job).await;
+                        let Ok(slot) = slots.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let attempt = Attempt {
+                            name: owner.clone(),
+                            queue: self.queue.clone(),
+                            handler: self.handler.clone(),
+                            config: self.config.clone(),
+                            shutdown: self.shutdown.clone(),
+                        };
+                        running.spawn(async move {
+                            attempt.run_job(job).await;
+                            drop(slot);
+                        });
+                    }
+                    if claimed < wanted {
+                        // Nothing more is due now.
+                        self.idle().await;
                     }
                 }
-                Ok(_) => self.idle().await,
                 Err(e) => {
-                    tracing::warn!(worker = %self.name, error = %e, "claiming work failed");
+                    tracing::warn!(worker = %owner, error = %e, "claiming work failed");
                     self.idle().await;
                 }
             }
         }
+        // Each attempt sees the shutdown itself: it finishes within the grace period or is released.
+        while running.join_next().await.is_some() {}
     }
 
     async fn idle(&mut self) {
@@ -202,13 +248,20 @@ impl Worker {
             _ = self.shutdown.changed() => {}
         }
     }
+}
 
-    async fn run_job(&mut self, job: Job) {
+impl Attempt {
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    async fn run_job(&self, job: Job) {
         let span = tracing::info_span!("job", event_id = job.event_id, attempt = job.attempts, worker = %self.name);
         self.attempt(job).instrument(span).await;
     }
 
-    async fn attempt(&mut self, job: Job) {
+    async fn attempt(&self, job: Job) {
+        let mut shutdown = self.shutdown.clone();
         let started_at = Utc::now();
         tracing::info!("work started");
         // The handler runs as its own task: a panic is a failed attempt, not a dead worker.
@@ -243,7 +296,7 @@ impl Worker {
                         Err(e) => tracing::warn!(error = %e, "extending the lease failed"),
                     }
                 }
-                _ = self.shutdown.changed(), if deadline.is_none() => {
+                _ = shutdown.changed(), if deadline.is_none() => {
                     deadline = Some(Instant::now() + self.config.grace);
                 }
                 _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {

@@ -367,7 +367,8 @@ fn graph_server(vars: &Vars) -> Result<Option<adapters_graph::BoltConfig>, Setti
     }))
 }
 
-/// `WORKERS`, `LEASE_SECONDS`, `POLL_INTERVAL_MS`, `SHUTDOWN_GRACE_SECONDS`, `MAX_ATTEMPTS`.
+/// `WORKERS`, `LEASE_SECONDS`, `POLL_INTERVAL_MS`, `SHUTDOWN_GRACE_SECONDS`, `MAX_ATTEMPTS`,
+/// `CLAIM_BATCH`.
 pub(super) fn queue(vars: &Vars) -> Result<WorkerConfig, SettingsError> {
     Ok(WorkerConfig {
         workers: vars.number_usize("WORKERS", 2, 1)?,
@@ -378,6 +379,7 @@ pub(super) fn queue(vars: &Vars) -> Result<WorkerConfig, SettingsError> {
             max_attempts: vars.number_u32("MAX_ATTEMPTS", 5, 1)?,
             ..domain::queue::RetryPolicy::default()
         },
+        claim_batch: vars.number_usize("CLAIM_BATCH", 32, 1)?,
     })
 }
 

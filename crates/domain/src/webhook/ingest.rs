@@ -11,10 +11,12 @@ use crate::webhook::delivery::{
     redact_headers, truncated,
 };
 use crate::webhook::event::{Decision, WebhookEvent, decide, event_type};
+use crate::webhook::filters::DeliveryFilter;
 use crate::webhook::filters::filtered;
 use crate::webhook::payload::{DeliveryPayload, PayloadReader};
 use crate::webhook::ports::{
-    DeliveryLog, Disposition, EventStore, InstallationStore, NewEvent, Recorded, duplicate_detail,
+    DeliveryLog, DeliverySettings, Disposition, EventStore, InstallationStore, NewEvent, Recorded,
+    duplicate_detail,
 };
 use crate::webhook::signature;
 use crate::webhook::values::{DeliveryId, WebhookSecret};
@@ -115,9 +117,10 @@ impl IngestService {
             Ok(checked) => checked,
             Err(cause) => return self.reject(record, cause).await,
         };
-        if let Err(cause) = self.verify(&request, &checked).await? {
-            return self.reject(record, cause).await;
-        }
+        let filters = match self.verify(&request, &checked).await? {
+            Ok(filters) => filters,
+            Err(cause) => return self.reject(record, cause).await,
+        };
         if checked.event_name == "ping" {
             let outcome = IngestOutcome::Pong {
                 hook_id: checked.payload.hook_id,
@@ -125,7 +128,7 @@ impl IngestService {
             };
             return self.log(record, outcome, None).await;
         }
-        self.accept(checked, record, received_at, &request.headers)
+        self.accept(checked, record, received_at, &request.headers, &filters)
             .await
     }
 
@@ -187,15 +190,19 @@ impl IngestService {
     }
 
     /// The signature, checked with the repository's installation secrets, else the global one; with
-    /// none, refused unless the development-only insecure setting is on.
+    /// none, refused unless the development-only insecure setting is on. Verified, the delivery's
+    /// filters, read with the secrets.
     async fn verify(
         &self,
         request: &DeliveryRequest<'_>,
         checked: &Checked<'_>,
-    ) -> Result<std::result::Result<(), RejectionCause>> {
-        let mut secrets = match checked.payload.repository() {
-            Some(repo) => self.ports.installations.webhook_secrets(&repo).await?,
-            None => Vec::new(),
+    ) -> Result<std::result::Result<Vec<DeliveryFilter>, RejectionCause>> {
+        let DeliverySettings {
+            mut secrets,
+            filters,
+        } = match checked.payload.repository() {
+            Some(repo) => self.ports.installations.delivery_settings(&repo).await?,
+            None => DeliverySettings::default(),
         };
         if secrets.is_empty() {
             secrets.extend(self.policy.global_secret.clone());
@@ -205,7 +212,7 @@ impl IngestService {
                 return Ok(Err(RejectionCause::NoSecretConfigured));
             }
             tracing::warn!(delivery = %checked.delivery_id, "accepting an unsigned delivery: ALLOW_UNSIGNED_WEBHOOKS is on");
-            return Ok(Ok(()));
+            return Ok(Ok(filters));
         }
         let refs: Vec<&WebhookSecret> = secrets.iter().collect();
         let sha1_sent = request.header("x-hub-signature").is_some();
@@ -215,6 +222,7 @@ impl IngestService {
             request.header("x-hub-signature-256"),
             sha1_sent,
         )
+        .map(|()| filters)
         .map_err(RejectionCause::Signature))
     }
 
@@ -225,6 +233,7 @@ impl IngestService {
         record: DeliveryRecord,
         received_at: chrono::DateTime<chrono::Utc>,
         headers: &[(&str, &str)],
+        filters: &[DeliveryFilter],
     ) -> Result<IngestOutcome> {
         let event = match WebhookEvent::from_payload(checked.event_name, &checked.payload) {
             Ok(event) => event,
@@ -254,49 +263,22 @@ impl IngestService {
             },
             Decision::Ignore(reason) => Disposition::Ignore { reason },
         };
-        let disposition = self
-            .filter(disposition, &event, headers, checked.body)
-            .await?;
-        let new_event = NewEvent {
+        let disposition = filter(filters, disposition, headers, checked.body);
+        // The event as answered from: everything but the body, which is stored and not copied again.
+        let shell = NewEvent {
             provider: Provider::GitHub,
             delivery_id: checked.delivery_id,
-            payload: String::from_utf8_lossy(checked.body).into_owned(),
+            payload: String::new(),
             event,
             disposition,
             received_at,
         };
-        let recorded = self.ports.events.record(new_event.clone(), record).await?;
-        Ok(self.answer(new_event, &recorded))
-    }
-
-    /// Work a delivery asks for, unless the installation's filters admit it not: then ignored, the
-    /// reason naming the filters. The body is read as JSON only when filters are set.
-    async fn filter(
-        &self,
-        disposition: Disposition,
-        event: &WebhookEvent,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> Result<Disposition> {
-        if matches!(disposition, Disposition::Ignore { .. }) {
-            return Ok(disposition);
-        }
-        let Some(repository) = &event.repository else {
-            return Ok(disposition);
+        let new_event = NewEvent {
+            payload: String::from_utf8_lossy(checked.body).into_owned(),
+            ..shell.clone()
         };
-        let filters = self
-            .ports
-            .installations
-            .delivery_filters(repository)
-            .await?;
-        if filters.is_empty() {
-            return Ok(disposition);
-        }
-        let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-        Ok(match filtered(&filters, headers, &json) {
-            Some(reason) => Disposition::Ignore { reason },
-            None => disposition,
-        })
+        let recorded = self.ports.events.record(new_event, record).await?;
+        Ok(self.answer(shell, &recorded))
     }
 
     /// What the sender is told of a recorded event.
@@ -368,6 +350,24 @@ impl IngestService {
         record.detail = record.detail.map(|d| truncated(&d, MAX_LOGGED_FIELD));
         self.ports.log.append(record).await?;
         Ok(outcome)
+    }
+}
+
+/// Work a delivery asks for, unless the installation's filters admit it not: then ignored, the
+/// reason naming the filters. The body is read as JSON only when filters are set.
+fn filter(
+    filters: &[DeliveryFilter],
+    disposition: Disposition,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Disposition {
+    if filters.is_empty() || matches!(disposition, Disposition::Ignore { .. }) {
+        return disposition;
+    }
+    let json: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    match filtered(filters, headers, &json) {
+        Some(reason) => Disposition::Ignore { reason },
+        None => disposition,
     }
 }
 

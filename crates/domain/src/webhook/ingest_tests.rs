@@ -74,11 +74,8 @@ impl Harness {
     fn new() -> Self {
         let mut installations = MockInstallationStore::new();
         installations
-            .expect_webhook_secrets()
-            .returning(|_| Ok(Vec::new()));
-        installations
-            .expect_delivery_filters()
-            .returning(|_| Ok(Vec::new()));
+            .expect_delivery_settings()
+            .returning(|_| Ok(DeliverySettings::default()));
         Self {
             installations,
             events: MockEventStore::new(),
@@ -176,12 +173,14 @@ async fn the_installation_secret_wins_over_the_global_one() {
     let mut h = Harness::new();
     h.installations = MockInstallationStore::new();
     h.installations
-        .expect_delivery_filters()
-        .returning(|_| Ok(Vec::new()));
-    h.installations.expect_webhook_secrets().returning(|repo| {
-        assert_eq!(repo.as_str(), "acme/api");
-        Ok(vec![secret("per-repo")])
-    });
+        .expect_delivery_settings()
+        .returning(|repo| {
+            assert_eq!(repo.as_str(), "acme/api");
+            Ok(DeliverySettings {
+                secrets: vec![secret("per-repo")],
+                filters: Vec::new(),
+            })
+        });
     let (service, logged) = h.service();
     let body = pr_body("opened");
     let signed_with_global = sign(&secret("global"), body.as_bytes());

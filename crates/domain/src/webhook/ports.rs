@@ -23,6 +23,13 @@ pub trait InstallationStore: Send + Sync {
     /// `Transient` when the store cannot be reached.
     async fn webhook_secrets(&self, repository: &RepoFullName) -> Result<Vec<WebhookSecret>>;
 
+    /// Both what a delivery for `repository` is checked with and what it is filtered by, read at
+    /// once: [`InstallationStore::webhook_secrets`] and [`InstallationStore::delivery_filters`].
+    ///
+    /// # Errors
+    /// `Transient` when the store cannot be reached.
+    async fn delivery_settings(&self, repository: &RepoFullName) -> Result<DeliverySettings>;
+
     /// The delivery filters in force for `repository`'s active installation; empty when none are
     /// set (every delivery is admitted).
     ///
@@ -39,6 +46,15 @@ pub trait InstallationStore: Send + Sync {
         repository: &RepoFullName,
         filters: Option<Vec<serde_json::Value>>,
     ) -> Result<bool>;
+}
+
+/// A connected repository's settings for its deliveries; empty for a repository not connected.
+#[derive(Debug, Clone, Default)]
+pub struct DeliverySettings {
+    /// The secrets its deliveries may be signed with, the current one first.
+    pub secrets: Vec<WebhookSecret>,
+    /// The filters its deliveries must pass to queue work; empty admits every delivery.
+    pub filters: Vec<DeliveryFilter>,
 }
 
 /// What an accepted event asks the store to do.
