@@ -11,6 +11,7 @@ mod m20261206_000005_graph;
 mod m20261206_000006_job_kinds;
 mod m20261206_000007_memory;
 mod m20261206_000008_controls;
+mod m20261206_000009_claim_order;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000006_job_kinds::Migration),
             Box::new(m20261206_000007_memory::Migration),
             Box::new(m20261206_000008_controls::Migration),
+            Box::new(m20261206_000009_claim_order::Migration),
         ]
     }
 }

@@ -7,8 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adapters_db::Db;
 use adapters_db::entities::events;
+use adapters_db::{Db, WriteBatching};
 use app_server::workers::{WorkerConfig, WorkerPool};
 use async_trait::async_trait;
 use chrono::Utc;
@@ -69,13 +69,18 @@ async fn drain(app: &TestApp, processes: usize, workers: usize, jobs: usize) -> 
     };
     let started = Instant::now();
     let mut pools = Vec::new();
+    let batching = WriteBatching {
+        writers: std::env::var("BENCH_WRITERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(WriteBatching::default().writers),
+        ..WriteBatching::default()
+    };
     for p in 0..processes {
         // Each "process" has its own connection pool.
-        let db = if p == 0 {
-            app.db.clone()
-        } else {
-            Db::connect(&app.database_url, None).await.unwrap()
-        };
+        let db = Db::connect_with(&app.database_url, None, batching)
+            .await
+            .unwrap();
         let signal = db.work_signal();
         pools.push(WorkerPool::start(
             &format!("p{p}"),
@@ -85,13 +90,14 @@ async fn drain(app: &TestApp, processes: usize, workers: usize, jobs: usize) -> 
             signal,
         ));
     }
+    // Polls what is left (an index range that shrinks), not what is done.
     loop {
-        let done = events::Entity::find()
-            .filter(events::Column::Status.eq("completed"))
+        let left = events::Entity::find()
+            .filter(events::Column::Status.is_in(["pending", "processing"]))
             .count(app.db.connection())
             .await
-            .unwrap() as usize;
-        if done >= jobs {
+            .unwrap();
+        if left == 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -108,11 +114,11 @@ async fn main() {
     let jobs: usize = std::env::var("BENCH_JOBS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(5000);
+        .unwrap_or(20_000);
     let workers: usize = std::env::var("BENCH_WORKERS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(32);
     let only = std::env::var("BENCH_ONLY")
         .unwrap_or_default()
         .to_ascii_lowercase();

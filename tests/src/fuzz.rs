@@ -214,6 +214,7 @@ impl InstallationStore for Quiet {
     async fn delivery_settings(
         &self,
         _: &RepoFullName,
+        _: bool,
     ) -> domain::Result<domain::webhook::ports::DeliverySettings> {
         Ok(Default::default())
     }

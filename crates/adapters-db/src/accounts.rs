@@ -104,6 +104,7 @@ impl Db {
                 installations::Entity::update(update)
                     .exec(&self.writer)
                     .await?;
+                self.settings.clear();
                 sealed += 1;
             }
         }

@@ -53,7 +53,7 @@ impl Default for WriteBatching {
 pub(crate) enum Write {
     /// An accepted delivery: its event (or which rule refused it) and its log row.
     Record {
-        event: NewEvent,
+        event: Box<NewEvent>,
         delivery: DeliveryRecord,
         reply: oneshot::Sender<Result<Recorded>>,
     },
@@ -216,6 +216,7 @@ async fn apply(conn: &DatabaseConnection, writes: &[Write]) -> Result<Vec<Outcom
     let mut outcomes = Vec::with_capacity(writes.len());
     let mut log_rows = Vec::with_capacity(writes.len());
     let mut runs = Vec::new();
+    let mut finishes = Vec::new();
     let mut queued = false;
     let now = Utc::now();
     for write in writes {
@@ -242,9 +243,25 @@ async fn apply(conn: &DatabaseConnection, writes: &[Write]) -> Result<Vec<Outcom
                 finish,
                 ..
             } => {
-                let run =
-                    crate::queue::finish_in(&txn, job, worker, *started_at, finish, now).await?;
-                outcomes.push(Outcome::Finished(run.is_some()));
+                finishes.push(crate::queue::Ending {
+                    job,
+                    worker,
+                    started_at: *started_at,
+                    finish,
+                });
+                // Whether the worker still held it is known once they are all applied below.
+                outcomes.push(Outcome::Finished(false));
+            }
+        }
+    }
+    if !finishes.is_empty() {
+        // All in one statement, after the deliveries: as if they had arrived after them.
+        let ended = crate::queue::finish_all(&txn, &finishes, now).await?;
+        let mut ended = ended.into_iter();
+        for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
+            if let (Write::Finish { .. }, Outcome::Finished(held)) = (write, outcome) {
+                let run = ended.next().ok_or_else(mismatch)?;
+                *held = run.is_some();
                 runs.extend(run);
             }
         }

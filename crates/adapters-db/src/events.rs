@@ -272,7 +272,7 @@ impl EventStore for Db {
         Ok(self
             .batcher
             .submit(|reply| Write::Record {
-                event,
+                event: Box::new(event),
                 delivery,
                 reply,
             })

@@ -150,6 +150,7 @@ impl InstallationRegistry for Db {
             .exec(&self.writer)
             .await
             .map_err(DbError::Query)?;
+        self.settings.clear();
         Ok(inserted.last_insert_id)
     }
 
@@ -163,6 +164,7 @@ impl InstallationRegistry for Db {
         .exec(&self.writer)
         .await
         .map_err(DbError::Query)?;
+        self.settings.clear();
         Ok(())
     }
 
@@ -191,6 +193,7 @@ impl InstallationRegistry for Db {
             .exec(&self.writer)
             .await
             .map_err(DbError::Query)?;
+        self.settings.clear();
         Ok(())
     }
 
@@ -223,14 +226,21 @@ impl InstallationStore for Db {
     async fn delivery_settings(
         &self,
         repository: &RepoFullName,
+        fresh: bool,
     ) -> domain::Result<DeliverySettings> {
-        let Some(installation) = self.active_row(repository).await? else {
-            return Ok(DeliverySettings::default());
+        let key = repository.key();
+        if !fresh && let Some(settings) = self.settings.get(&key) {
+            return Ok(settings);
+        }
+        let settings = match self.active_row(repository).await? {
+            Some(installation) => DeliverySettings {
+                secrets: self.secrets_of(&installation)?,
+                filters: filters_of(repository, installation.delivery_filters.as_deref()),
+            },
+            None => DeliverySettings::default(),
         };
-        Ok(DeliverySettings {
-            secrets: self.secrets_of(&installation)?,
-            filters: filters_of(repository, installation.delivery_filters.as_deref()),
-        })
+        self.settings.put(key, settings.clone());
+        Ok(settings)
     }
 
     async fn delivery_filters(
@@ -264,6 +274,7 @@ impl InstallationStore for Db {
             .exec(&self.writer)
             .await
             .map_err(DbError::Query)?;
+        self.settings.clear();
         Ok(updated.rows_affected == 1)
     }
 }

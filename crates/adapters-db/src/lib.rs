@@ -21,6 +21,7 @@ mod memory;
 mod notify;
 mod queue;
 mod retention;
+mod settings_cache;
 mod stats;
 mod tickets;
 
@@ -60,6 +61,8 @@ pub struct Db {
     keyring: Option<Arc<Keyring>>,
     /// The group commit deliveries and finished jobs are written through.
     batcher: batch::Batcher,
+    /// Installations' delivery settings as last read, for a moment.
+    settings: Arc<settings_cache::SettingsCache>,
 }
 
 impl Db {
@@ -115,6 +118,7 @@ impl Db {
                 writer,
                 keyring,
                 batcher,
+                settings: Arc::default(),
             })
         } else {
             let pool = connect(options(32)).await?;
@@ -124,6 +128,7 @@ impl Db {
                 writer: pool,
                 keyring,
                 batcher,
+                settings: Arc::default(),
             })
         }
     }

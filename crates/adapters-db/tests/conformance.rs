@@ -151,6 +151,7 @@ on_both_stores!(
     management_reads_never_leave_the_scope_and_requeue_only_what_may_be_retried,
     retention_purges_old_deliveries_and_finished_payloads_in_batches,
     a_merge_is_queued_beside_a_review_of_its_commit_and_supersedes_nothing,
+    writes_arriving_together_share_a_commit_and_each_gets_its_own_answer,
 );
 
 fn repo(name: &str) -> RepoFullName {
@@ -774,4 +775,118 @@ async fn a_merge_is_queued_beside_a_review_of_its_commit_and_supersedes_nothing(
         .unwrap();
     let kinds: Vec<(i64, JobKind)> = jobs.iter().map(|j| (j.event_id, j.kind)).collect();
     assert_eq!(kinds, [(older, JobKind::Review), (index, JobKind::Index)]);
+}
+
+/// A review of pull request `number` at `sha`.
+fn pr_event_on(number: u64, delivery: &str, sha: &str, now: DateTime<Utc>) -> NewEvent {
+    let mut event = pr_event(delivery, sha, now);
+    if let Some(pr) = event.event.pull_request.as_mut() {
+        pr.number = number;
+    }
+    if let Disposition::Queue { key, .. } = &mut event.disposition {
+        key.pr_number = number;
+    }
+    event
+}
+
+/// Concurrent writes go through the group commit: deliveries (with duplicates among them) and
+/// finished attempts (some whose lease was lost, one finished twice at once) each get the answer
+/// they would get alone, and every delivery gets its log row.
+async fn writes_arriving_together_share_a_commit_and_each_gets_its_own_answer(db: &Db) {
+    let now = Utc::now();
+    let mut sends = Vec::new();
+    for copy in 0..5 {
+        for n in 0..8u64 {
+            let db = db.clone();
+            let delivery = format!("together-{n}");
+            sends.push(tokio::spawn(async move {
+                let answer = db
+                    .record(
+                        pr_event_on(100 + n, &delivery, &"c".repeat(40), now),
+                        record(&delivery),
+                    )
+                    .await
+                    .unwrap();
+                (n, copy, answer)
+            }));
+        }
+    }
+    let mut queued = std::collections::HashMap::new();
+    let mut duplicates = 0;
+    for send in sends {
+        match send.await.unwrap() {
+            (n, _, Recorded::Queued { event_id, .. }) => {
+                assert!(
+                    queued.insert(n, event_id).is_none(),
+                    "delivery {n} queued twice"
+                );
+            }
+            (_, _, Recorded::DuplicateDelivery { .. }) => duplicates += 1,
+            (n, copy, other) => panic!("delivery {n} copy {copy}: {other:?}"),
+        }
+    }
+    assert_eq!((queued.len(), duplicates), (8, 32));
+    let logged = db
+        .connection()
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.backend(),
+            "SELECT COUNT(*) AS n FROM deliveries WHERE delivery_id LIKE 'together-%'",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(logged, 40, "one log row per delivery");
+
+    let jobs = db
+        .claim("w1", now, Duration::from_secs(60), 8)
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 8);
+    // Four are given back and taken by w2: w1 no longer holds them.
+    for job in &jobs[4..] {
+        assert!(db.release(job, "w1").await.unwrap());
+    }
+    // Given back due at the time of release: claimed a moment later.
+    let later = Utc::now() + chrono::Duration::seconds(1);
+    let taken = db
+        .claim("w2", later, Duration::from_secs(60), 8)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 4);
+    let done = Finish::Done {
+        status: EventStatus::Completed,
+        detail: None,
+        result: None,
+    };
+    let mut finishes = Vec::new();
+    for (i, job) in jobs.iter().chain(std::iter::once(&jobs[0])).enumerate() {
+        let (db, job, done) = (db.clone(), job.clone(), done.clone());
+        finishes.push(tokio::spawn(async move {
+            (i, db.finish(&job, "w1", now, done).await.unwrap())
+        }));
+    }
+    let mut held = 0;
+    for finish in finishes {
+        let (i, answer) = finish.await.unwrap();
+        assert!(
+            !(4..8).contains(&i) || !answer,
+            "w1 finished job {i} it no longer held"
+        );
+        held += usize::from(answer);
+    }
+    assert_eq!(
+        held, 4,
+        "each held job finished once, the one finished twice included"
+    );
+    for job in &jobs[..4] {
+        assert_eq!(status_of(db, job.event_id).await, "completed");
+        assert_eq!(db.runs(job.event_id).await.unwrap().len(), 1);
+    }
+    for job in &taken {
+        assert_eq!(status_of(db, job.event_id).await, "processing");
+        assert!(db.runs(job.event_id).await.unwrap().is_empty());
+        assert!(db.finish(job, "w2", now, done.clone()).await.unwrap());
+    }
 }

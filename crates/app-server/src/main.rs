@@ -10,6 +10,11 @@ use app_server::{Application, Settings};
 use clap::Parser;
 use secrecy::ExposeSecret;
 
+/// mimalloc: every delivery allocates and frees its body several times over on several threads,
+/// where it costs a fraction of the system allocator's time and keeps memory from fragmenting.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // Once, before any client is built: every TLS connection uses ring.

@@ -119,9 +119,10 @@ impl std::fmt::Debug for Application {
 
 /// Connects to and migrates the database, with the keys tokens and secrets are sealed with.
 async fn database(settings: &Settings, keys: &Keys) -> Result<Db, StartupError> {
-    let db = Db::connect(
+    let db = Db::connect_with(
         settings.database.url.expose_secret(),
         Some(keys.keyring.clone()),
+        settings.database.batching,
     )
     .await?;
     db.migrate().await?;

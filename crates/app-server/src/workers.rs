@@ -16,6 +16,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, sleep, sleep_until};
 use tracing::Instrument;
 
+/// How long the dispatcher waits for more workers to come free before claiming for only a few.
+const CLAIM_LINGER: Duration = Duration::from_millis(2);
+
 /// How workers run.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
@@ -190,13 +193,20 @@ impl Dispatcher {
                 }
                 next_reclaim = Instant::now() + self.config.lease / 2;
             }
-            let free = slots.available_permits();
-            if free == 0 {
-                // Every worker is busy: wait for one to finish.
+            // With few workers free, wait a moment for more (attempts finishing together are
+            // committed together): one claim then fills all their slots. With none free, wait
+            // for one however long it takes.
+            let enough = (self.config.workers.min(self.config.claim_batch) / 2).max(1);
+            let until = Instant::now() + CLAIM_LINGER;
+            while slots.available_permits() < enough && !running.is_empty() {
                 tokio::select! {
                     _ = running.join_next() => {}
-                    _ = self.shutdown.changed() => {}
+                    _ = sleep_until(until), if slots.available_permits() > 0 => break,
+                    _ = self.shutdown.changed() => break,
                 }
+            }
+            let free = slots.available_permits();
+            if free == 0 {
                 continue;
             }
             let wanted = free.min(self.config.claim_batch.max(1));

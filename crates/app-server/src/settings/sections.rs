@@ -88,14 +88,17 @@ pub struct DatabaseSettings {
     pub retention: RetentionPolicy,
     /// `RETENTION_INTERVAL_SECONDS` (3600): how often `serve` purges what is past retention.
     pub retention_interval: Duration,
+    /// `WRITE_BATCH_MAX` (64), `WRITE_BATCH_WAIT_US` (0), `WRITE_BATCH_WRITERS` (4): the group
+    /// commit deliveries and finished jobs are written through (docs/operations.md#group-commit).
+    pub batching: adapters_db::WriteBatching,
 }
 
 impl fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "DatabaseSettings {{ url: [REDACTED], timeout: {:?}, retention: {:?}, retention_interval: {:?} }}",
-            self.timeout, self.retention, self.retention_interval
+            "DatabaseSettings {{ url: [REDACTED], timeout: {:?}, retention: {:?}, retention_interval: {:?}, batching: {:?} }}",
+            self.timeout, self.retention, self.retention_interval, self.batching
         )
     }
 }
@@ -113,6 +116,21 @@ pub(super) fn database(vars: &Vars) -> Result<DatabaseSettings, SettingsError> {
             "expected a sqlite: or postgres:// URL",
         ));
     }
+    let batching = adapters_db::WriteBatching {
+        max_writes: vars.number_usize("WRITE_BATCH_MAX", 64, 1)?,
+        max_wait: Duration::from_micros(vars.number("WRITE_BATCH_WAIT_US", 0, 0)?),
+        writers: vars.number_usize("WRITE_BATCH_WRITERS", 4, 1)?,
+    };
+    // One statement inserts a batch's log rows: keep it well inside SQLite's bound parameters.
+    if batching.max_writes > 1000 {
+        return Err(invalid("WRITE_BATCH_MAX", "expected at most 1000"));
+    }
+    if batching.max_wait > Duration::from_millis(100) {
+        return Err(invalid(
+            "WRITE_BATCH_WAIT_US",
+            "expected at most 100000 (100 ms): every delivery waits for it",
+        ));
+    }
     Ok(DatabaseSettings {
         url: SecretString::from(url),
         timeout: Duration::from_millis(vars.number("STORE_TIMEOUT_MS", 2500, 100)?),
@@ -125,6 +143,7 @@ pub(super) fn database(vars: &Vars) -> Result<DatabaseSettings, SettingsError> {
             3600,
             1,
         )?),
+        batching,
     })
 }
 

@@ -96,6 +96,10 @@ fn malformed_values_are_named() {
         ("WORKERS", "0"),
         ("MAX_ATTEMPTS", "many"),
         ("LEASE_SECONDS", "1"),
+        ("CLAIM_BATCH", "0"),
+        ("WRITE_BATCH_MAX", "5000"),
+        ("WRITE_BATCH_WAIT_US", "200000"),
+        ("WRITE_BATCH_WRITERS", "0"),
     ] {
         assert_eq!(settings(&[(name, value)]).unwrap_err().name, name);
     }

@@ -192,38 +192,61 @@ impl IngestService {
     /// The signature, checked with the repository's installation secrets, else the global one; with
     /// none, refused unless the development-only insecure setting is on. Verified, the delivery's
     /// filters, read with the secrets.
+    ///
+    /// The settings are read as the store may cache them; a delivery they do not verify (or would
+    /// let in unsigned) is decided again on a fresh read, so a secret rotated by another process
+    /// is never refused for a stale copy.
     async fn verify(
         &self,
         request: &DeliveryRequest<'_>,
         checked: &Checked<'_>,
     ) -> Result<std::result::Result<Vec<DeliveryFilter>, RejectionCause>> {
+        let Some(repo) = checked.payload.repository() else {
+            return Ok(self.verdict(request, checked, DeliverySettings::default()));
+        };
+        let installations = &self.ports.installations;
+        let settings = installations.delivery_settings(&repo, false).await?;
+        let signed = !settings.secrets.is_empty() || self.policy.global_secret.is_some();
+        if let verified @ Ok(_) = self.verdict(request, checked, settings)
+            && signed
+        {
+            return Ok(verified);
+        }
+        let fresh = installations.delivery_settings(&repo, true).await?;
+        Ok(self.verdict(request, checked, fresh))
+    }
+
+    /// What `settings` make of the delivery's signature.
+    fn verdict(
+        &self,
+        request: &DeliveryRequest<'_>,
+        checked: &Checked<'_>,
+        settings: DeliverySettings,
+    ) -> std::result::Result<Vec<DeliveryFilter>, RejectionCause> {
         let DeliverySettings {
             mut secrets,
             filters,
-        } = match checked.payload.repository() {
-            Some(repo) => self.ports.installations.delivery_settings(&repo).await?,
-            None => DeliverySettings::default(),
-        };
+        } = settings;
         if secrets.is_empty() {
             secrets.extend(self.policy.global_secret.clone());
         }
         if secrets.is_empty() {
             if !self.policy.allow_unsigned {
-                return Ok(Err(RejectionCause::NoSecretConfigured));
+                return Err(RejectionCause::NoSecretConfigured);
             }
             tracing::warn!(delivery = %checked.delivery_id, "accepting an unsigned delivery: ALLOW_UNSIGNED_WEBHOOKS is on");
-            return Ok(Ok(filters));
+            return Ok(filters);
         }
         let refs: Vec<&WebhookSecret> = secrets.iter().collect();
         let sha1_sent = request.header("x-hub-signature").is_some();
-        Ok(signature::verify(
+        signature::verify(
             &refs,
             checked.body,
             request.header("x-hub-signature-256"),
             sha1_sent,
         )
         .map(|()| filters)
-        .map_err(RejectionCause::Signature))
+        .map_err(RejectionCause::Signature)
     }
 
     /// A verified delivery understood, decided on and recorded with its work (if any).
@@ -273,8 +296,12 @@ impl IngestService {
             disposition,
             received_at,
         };
+        let payload = match std::str::from_utf8(checked.body) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(checked.body).into_owned(),
+        };
         let new_event = NewEvent {
-            payload: String::from_utf8_lossy(checked.body).into_owned(),
+            payload,
             ..shell.clone()
         };
         let recorded = self.ports.events.record(new_event, record).await?;

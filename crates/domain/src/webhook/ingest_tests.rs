@@ -75,7 +75,7 @@ impl Harness {
         let mut installations = MockInstallationStore::new();
         installations
             .expect_delivery_settings()
-            .returning(|_| Ok(DeliverySettings::default()));
+            .returning(|_, _| Ok(DeliverySettings::default()));
         Self {
             installations,
             events: MockEventStore::new(),
@@ -174,7 +174,7 @@ async fn the_installation_secret_wins_over_the_global_one() {
     h.installations = MockInstallationStore::new();
     h.installations
         .expect_delivery_settings()
-        .returning(|repo| {
+        .returning(|repo, _| {
             assert_eq!(repo.as_str(), "acme/api");
             Ok(DeliverySettings {
                 secrets: vec![secret("per-repo")],
@@ -408,4 +408,83 @@ async fn a_store_failure_is_an_error_not_an_answer() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn a_delivery_a_cached_copy_does_not_verify_is_decided_on_a_fresh_read() {
+    let mut h = Harness::new();
+    h.installations = MockInstallationStore::new();
+    // The copy still holds the secret another process has just rotated out.
+    h.installations
+        .expect_delivery_settings()
+        .withf(|_, fresh| !fresh)
+        .times(1)
+        .returning(|_, _| {
+            Ok(DeliverySettings {
+                secrets: vec![secret("old")],
+                filters: Vec::new(),
+            })
+        });
+    h.installations
+        .expect_delivery_settings()
+        .withf(|_, fresh| *fresh)
+        .times(1)
+        .returning(|_, _| {
+            Ok(DeliverySettings {
+                secrets: vec![secret("new"), secret("old")],
+                filters: Vec::new(),
+            })
+        });
+    h.events.expect_record().times(1).returning(|_, _| {
+        Ok(Recorded::Queued {
+            event_id: 3,
+            superseded: 0,
+        })
+    });
+    h.signal.expect_work_queued().times(1).return_const(());
+    let (service, _) = h.service();
+    let body = pr_body("opened");
+    let sig = sign(&secret("new"), body.as_bytes());
+    let outcome = service
+        .ingest(request("pull_request", &sig, body.as_bytes()))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, IngestOutcome::Received { event_id: 3, .. }),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_the_cached_copy_verifies_needs_no_other_read() {
+    let mut h = Harness::new();
+    h.installations = MockInstallationStore::new();
+    h.installations
+        .expect_delivery_settings()
+        .withf(|_, fresh| !fresh)
+        .times(1)
+        .returning(|_, _| {
+            Ok(DeliverySettings {
+                secrets: vec![secret("per-repo")],
+                filters: Vec::new(),
+            })
+        });
+    h.events.expect_record().times(1).returning(|_, _| {
+        Ok(Recorded::Queued {
+            event_id: 4,
+            superseded: 0,
+        })
+    });
+    h.signal.expect_work_queued().times(1).return_const(());
+    let (service, _) = h.service();
+    let body = pr_body("opened");
+    let sig = sign(&secret("per-repo"), body.as_bytes());
+    let outcome = service
+        .ingest(request("pull_request", &sig, body.as_bytes()))
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        IngestOutcome::Received { event_id: 4, .. }
+    ));
 }

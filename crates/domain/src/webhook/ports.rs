@@ -25,10 +25,16 @@ pub trait InstallationStore: Send + Sync {
 
     /// Both what a delivery for `repository` is checked with and what it is filtered by, read at
     /// once: [`InstallationStore::webhook_secrets`] and [`InstallationStore::delivery_filters`].
+    /// Unless `fresh`, the store may answer from a copy a moment old (changes it made itself are
+    /// seen at once); `fresh` reads past any copy.
     ///
     /// # Errors
     /// `Transient` when the store cannot be reached.
-    async fn delivery_settings(&self, repository: &RepoFullName) -> Result<DeliverySettings>;
+    async fn delivery_settings(
+        &self,
+        repository: &RepoFullName,
+        fresh: bool,
+    ) -> Result<DeliverySettings>;
 
     /// The delivery filters in force for `repository`'s active installation; empty when none are
     /// set (every delivery is admitted).
