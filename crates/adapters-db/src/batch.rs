@@ -219,12 +219,20 @@ async fn apply(conn: &DatabaseConnection, writes: &[Write]) -> Result<Vec<Outcom
     let mut finishes = Vec::new();
     let mut queued = false;
     let now = Utc::now();
+    let events: Vec<&NewEvent> = writes
+        .iter()
+        .filter_map(|w| match w {
+            Write::Record { event, .. } => Some(event.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let mut recorded_all = crate::events::record_all(&txn, &events).await?.into_iter();
     for write in writes {
         match write {
             Write::Record {
                 event, delivery, ..
             } => {
-                let recorded = crate::events::record_in(&txn, event).await?;
+                let recorded = recorded_all.next().ok_or_else(mismatch)?;
                 queued |= matches!(recorded, Recorded::Queued { .. });
                 let mut delivery = delivery.clone();
                 delivery.settle(event, &recorded);

@@ -1,17 +1,19 @@
 //! The event store: records accepted events and queues their review work, deduplicated by unique indexes
 //! inside one transaction (never read-then-write).
 
+use std::collections::{HashMap, HashSet};
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::queue::{EventStatus, JobKind, transition};
 use domain::webhook::delivery::DeliveryRecord;
 use domain::webhook::event::ReviewKey;
 use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded, StoredPayloads};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-    TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait, TryInsertResult, Value,
 };
 
 use crate::batch::Write;
@@ -43,9 +45,17 @@ pub(crate) async fn begin_write(conn: &DatabaseConnection) -> Result<DatabaseTra
     Ok(conn.begin_with_options(options).await?)
 }
 
-/// Records `event` inside `txn`: its row, or which rule refused it, and the older work it
-/// supersedes. The caller announces queued work (once per transaction) and writes the log row.
-pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
+/// An event's row, and what becomes of it once inserted.
+struct Planned<'a> {
+    row: events::ActiveModel,
+    status: EventStatus,
+    key: Option<&'a ReviewKey>,
+    job: JobKind,
+    /// The pull request it is about, if any: `(repository, number)`.
+    pull_request: Option<(&'a str, u64)>,
+}
+
+fn plan(event: &NewEvent) -> Planned<'_> {
     let now = event.received_at;
     let pr = event.event.pull_request.as_ref();
     let (status, reason, key, job, number) = match &event.disposition {
@@ -79,6 +89,12 @@ pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Re
         ),
     };
     let queued = status == EventStatus::Pending;
+    let pull_request = event
+        .event
+        .repository
+        .as_ref()
+        .zip(number)
+        .map(|(r, n)| (r.as_str(), n));
     let row = events::ActiveModel {
         delivery_id: Set(event.delivery_id.as_str().to_owned()),
         event_name: Set(event.event.name.clone()),
@@ -108,6 +124,26 @@ pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Re
         provider: Set(event.provider.as_str().to_owned()),
         ..Default::default()
     };
+    Planned {
+        row,
+        status,
+        key,
+        job,
+        pull_request,
+    }
+}
+
+/// Records `event` inside `txn`: its row, or which rule refused it, and the older work it
+/// supersedes. The caller announces queued work (once per transaction) and writes the log row.
+pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
+    let Planned {
+        row,
+        status,
+        key,
+        job,
+        ..
+    } = plan(event);
+    let queued = status == EventStatus::Pending;
 
     // ON CONFLICT DO NOTHING on any unique index: the delivery id, or the one-in-flight-review
     // key. A conflict with a review in flight since before the window finds it stale: it is
@@ -150,6 +186,139 @@ pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Re
         event_id,
         superseded,
     })
+}
+
+/// Records `events` inside `txn`, in order, each exactly as [`record_in`] would alone. Deliveries
+/// of distinct pull requests (and distinct delivery ids) are inserted in one statement and their
+/// older heads superseded in one more; a delivery that conflicts is then resolved on its own. A
+/// batch where two deliveries concern one pull request is recorded one delivery after another, so
+/// that the later one sees the earlier.
+pub(crate) async fn record_all(
+    txn: &DatabaseTransaction,
+    events: &[&NewEvent],
+) -> Result<Vec<Recorded>> {
+    let plans: Vec<Planned<'_>> = events.iter().map(|e| plan(e)).collect();
+    let mut delivery_ids = HashSet::with_capacity(events.len());
+    let mut pull_requests = HashSet::with_capacity(events.len());
+    let independent = events.len() > 1
+        && events.iter().zip(&plans).all(|(e, p)| {
+            delivery_ids.insert(e.delivery_id.as_str())
+                && p.pull_request.is_none_or(|pr| pull_requests.insert(pr))
+        });
+    if !independent {
+        let mut recorded = Vec::with_capacity(events.len());
+        for event in events {
+            recorded.push(record_in(txn, event).await?);
+        }
+        return Ok(recorded);
+    }
+    let backend = txn.get_database_backend();
+    let mut insert = events::Entity::insert_many(plans.iter().map(|p| p.row.clone()))
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .into_query();
+    insert.returning(Query::returning().columns([Column::Id, Column::DeliveryId]));
+    let mut inserted = HashMap::with_capacity(events.len());
+    for row in txn.query_all_raw(backend.build(&insert)).await? {
+        let id: i64 = row.try_get("", "id")?;
+        let delivery: String = row.try_get("", "delivery_id")?;
+        inserted.insert(delivery, id);
+    }
+    let mut recorded = Vec::with_capacity(events.len());
+    let mut reviews = Vec::new();
+    for (event, plan) in events.iter().zip(&plans) {
+        let Some(&event_id) = inserted.get(event.delivery_id.as_str()) else {
+            // A duplicate, or a review in flight: resolved as it would be alone.
+            recorded.push(record_in(txn, event).await?);
+            continue;
+        };
+        recorded.push(match plan.status {
+            EventStatus::Completed => Recorded::Done { event_id },
+            EventStatus::Pending => {
+                if let (Some(key), JobKind::Review) = (plan.key, plan.job) {
+                    reviews.push((recorded.len(), event_id, key, *event));
+                }
+                Recorded::Queued {
+                    event_id,
+                    superseded: 0,
+                }
+            }
+            _ => Recorded::Ignored { event_id },
+        });
+    }
+    supersede_all_older_heads(txn, &reviews, &mut recorded).await?;
+    Ok(recorded)
+}
+
+/// [`supersede_older_heads`] for reviews of distinct pull requests, in one statement; each one's
+/// count goes into its `Recorded::Queued` at the index given.
+async fn supersede_all_older_heads(
+    txn: &DatabaseTransaction,
+    reviews: &[(usize, i64, &ReviewKey, &NewEvent)],
+    recorded: &mut [Recorded],
+) -> Result<()> {
+    if reviews.is_empty() {
+        return Ok(());
+    }
+    let t = transition::SUPERSEDE_OLDER_HEAD;
+    let mut values: Vec<Value> = vec![t.to.as_str().into(), JobKind::Review.as_str().into()];
+    let mut rows = Vec::with_capacity(reviews.len());
+    for (_, event_id, key, by) in reviews {
+        let first = values.len() + 1;
+        rows.push(format!(
+            "(${first}, ${}, ${}, ${}, ${}, ${})",
+            first + 1,
+            first + 2,
+            first + 3,
+            first + 4,
+            first + 5
+        ));
+        values.extend([
+            key.repository.as_str().into(),
+            pr_number(key.pr_number).into(),
+            key.head_sha.as_str().into(),
+            by.event
+                .pull_request
+                .as_ref()
+                .and_then(|p| p.updated_at)
+                .into(),
+            format!("superseded by event {event_id} (head {})", key.head_sha).into(),
+            by.received_at.into(),
+        ]);
+    }
+    let marks: Vec<String> = (0..t.from.len())
+        .map(|i| format!("${}", values.len() + 1 + i))
+        .collect();
+    values.extend(t.from.iter().map(|s| Value::from(s.as_str())));
+    let text = format!(
+        "WITH v (v_repository, v_pr_number, v_head_sha, v_updated_at, v_reason, v_now) AS (VALUES {}) \
+         UPDATE events SET status = $1, reason = v.v_reason, updated_at = v.v_now, processed_at = v.v_now \
+         FROM v WHERE events.repository = v.v_repository AND events.pr_number = v.v_pr_number \
+         AND events.status IN ({}) AND events.head_sha <> v.v_head_sha AND events.job = $2 \
+         AND (v.v_updated_at IS NULL OR events.pr_updated_at IS NULL \
+              OR events.pr_updated_at <= v.v_updated_at) \
+         RETURNING repository, pr_number",
+        rows.join(", "),
+        marks.join(", ")
+    );
+    let backend = txn.get_database_backend();
+    let statement =
+        Statement::from_sql_and_values(backend, crate::queue::sql(backend, &text), values);
+    let mut counts: HashMap<(String, i64), u64> = HashMap::new();
+    for row in txn.query_all_raw(statement).await? {
+        let repository: String = row.try_get("", "repository")?;
+        let number: i64 = row.try_get("", "pr_number")?;
+        *counts.entry((repository, number)).or_default() += 1;
+    }
+    for (index, _, key, _) in reviews {
+        let count = counts
+            .get(&(key.repository.as_str().to_owned(), pr_number(key.pr_number)))
+            .copied()
+            .unwrap_or(0);
+        if let Some(Recorded::Queued { superseded, .. }) = recorded.get_mut(*index) {
+            *superseded = count;
+        }
+    }
+    Ok(())
 }
 
 /// Tells which unique rule refused the insert. The conflicting row is committed (PostgreSQL
@@ -294,3 +463,7 @@ impl StoredPayloads for Db {
         Ok(payload.filter(|p| !p.is_empty()))
     }
 }
+
+#[cfg(test)]
+#[path = "events_tests.rs"]
+mod tests;
