@@ -8,7 +8,7 @@ use domain::webhook::delivery::Provider;
 use domain::webhook::event::{DeliveredPullRequest, ReviewKey, WebhookEvent};
 use domain::webhook::ports::{Disposition, NewEvent, Recorded};
 use domain::webhook::values::{DeliveryId, HeadSha, RepoFullName};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::EntityTrait;
 
 use super::{begin_write, record_all};
 use crate::Db;
