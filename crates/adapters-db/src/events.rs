@@ -12,8 +12,8 @@ use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded, Stored
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode,
-    Statement, TransactionOptions, TransactionTrait, TryInsertResult, Value,
+    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, TryInsertResult, Value,
 };
 
 use crate::batch::Write;
@@ -257,6 +257,17 @@ async fn supersede_all_older_heads(
     recorded: &mut [Recorded],
 ) -> Result<()> {
     if reviews.is_empty() {
+        return Ok(());
+    }
+    if txn.get_database_backend() != DbBackend::Postgres {
+        // SQLite plans `UPDATE … FROM` as a scan of every event (each read through its payload),
+        // not as lookups in the pull-request index: one indexed statement per review instead.
+        for (index, event_id, key, by) in reviews {
+            let count = supersede_older_heads(txn, *event_id, key, by).await?;
+            if let Some(Recorded::Queued { superseded, .. }) = recorded.get_mut(*index) {
+                *superseded = count;
+            }
+        }
         return Ok(());
     }
     let t = transition::SUPERSEDE_OLDER_HEAD;
