@@ -12,6 +12,7 @@ mod m20261206_000006_job_kinds;
 mod m20261206_000007_memory;
 mod m20261206_000008_controls;
 mod m20261206_000009_claim_order;
+mod m20261206_000010_payload_lz4;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000007_memory::Migration),
             Box::new(m20261206_000008_controls::Migration),
             Box::new(m20261206_000009_claim_order::Migration),
+            Box::new(m20261206_000010_payload_lz4::Migration),
         ]
     }
 }

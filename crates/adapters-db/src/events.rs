@@ -12,8 +12,8 @@ use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded, Stored
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait, TryInsertResult, Value,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait, TryInsertResult,
 };
 
 use crate::batch::Write;
@@ -189,8 +189,8 @@ pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Re
 }
 
 /// Records `events` inside `txn`, in order, each exactly as [`record_in`] would alone. Deliveries
-/// of distinct pull requests (and distinct delivery ids) are inserted in one statement and their
-/// older heads superseded in one more; a delivery that conflicts is then resolved on its own. A
+/// of distinct pull requests (and distinct delivery ids) are inserted in one statement, then their
+/// older heads superseded; a delivery that conflicts is then resolved on its own. A
 /// batch where two deliveries concern one pull request is recorded one delivery after another, so
 /// that the later one sees the earlier.
 pub(crate) async fn record_all(
@@ -249,82 +249,17 @@ pub(crate) async fn record_all(
     Ok(recorded)
 }
 
-/// [`supersede_older_heads`] for reviews of distinct pull requests, in one statement; each one's
-/// count goes into its `Recorded::Queued` at the index given.
+/// [`supersede_older_heads`] for each review of `reviews` (its index in `recorded`, its event id,
+/// its key, its event), its count put into its `Recorded::Queued`. One indexed statement each: both
+/// databases plan one `UPDATE … FROM` over all of them as a scan of every event, which costs more than
+/// the statements it saves.
 async fn supersede_all_older_heads(
     txn: &DatabaseTransaction,
     reviews: &[(usize, i64, &ReviewKey, &NewEvent)],
     recorded: &mut [Recorded],
 ) -> Result<()> {
-    if reviews.is_empty() {
-        return Ok(());
-    }
-    if txn.get_database_backend() != DbBackend::Postgres {
-        // SQLite plans `UPDATE … FROM` as a scan of every event (each read through its payload),
-        // not as lookups in the pull-request index: one indexed statement per review instead.
-        for (index, event_id, key, by) in reviews {
-            let count = supersede_older_heads(txn, *event_id, key, by).await?;
-            if let Some(Recorded::Queued { superseded, .. }) = recorded.get_mut(*index) {
-                *superseded = count;
-            }
-        }
-        return Ok(());
-    }
-    let t = transition::SUPERSEDE_OLDER_HEAD;
-    let mut values: Vec<Value> = vec![t.to.as_str().into(), JobKind::Review.as_str().into()];
-    let mut rows = Vec::with_capacity(reviews.len());
-    for (_, event_id, key, by) in reviews {
-        let first = values.len() + 1;
-        rows.push(format!(
-            "(${first}, ${}, ${}, ${}, ${}, ${})",
-            first + 1,
-            first + 2,
-            first + 3,
-            first + 4,
-            first + 5
-        ));
-        values.extend([
-            key.repository.as_str().into(),
-            pr_number(key.pr_number).into(),
-            key.head_sha.as_str().into(),
-            by.event
-                .pull_request
-                .as_ref()
-                .and_then(|p| p.updated_at)
-                .into(),
-            format!("superseded by event {event_id} (head {})", key.head_sha).into(),
-            by.received_at.into(),
-        ]);
-    }
-    let marks: Vec<String> = (0..t.from.len())
-        .map(|i| format!("${}", values.len() + 1 + i))
-        .collect();
-    values.extend(t.from.iter().map(|s| Value::from(s.as_str())));
-    let text = format!(
-        "WITH v (v_repository, v_pr_number, v_head_sha, v_updated_at, v_reason, v_now) AS (VALUES {}) \
-         UPDATE events SET status = $1, reason = v.v_reason, updated_at = v.v_now, processed_at = v.v_now \
-         FROM v WHERE events.repository = v.v_repository AND events.pr_number = v.v_pr_number \
-         AND events.status IN ({}) AND events.head_sha <> v.v_head_sha AND events.job = $2 \
-         AND (v.v_updated_at IS NULL OR events.pr_updated_at IS NULL \
-              OR events.pr_updated_at <= v.v_updated_at) \
-         RETURNING repository, pr_number",
-        rows.join(", "),
-        marks.join(", ")
-    );
-    let backend = txn.get_database_backend();
-    let statement =
-        Statement::from_sql_and_values(backend, crate::queue::sql(backend, &text), values);
-    let mut counts: HashMap<(String, i64), u64> = HashMap::new();
-    for row in txn.query_all_raw(statement).await? {
-        let repository: String = row.try_get("", "repository")?;
-        let number: i64 = row.try_get("", "pr_number")?;
-        *counts.entry((repository, number)).or_default() += 1;
-    }
-    for (index, _, key, _) in reviews {
-        let count = counts
-            .get(&(key.repository.as_str().to_owned(), pr_number(key.pr_number)))
-            .copied()
-            .unwrap_or(0);
+    for (index, event_id, key, by) in reviews {
+        let count = supersede_older_heads(txn, *event_id, key, by).await?;
         if let Some(Recorded::Queued { superseded, .. }) = recorded.get_mut(*index) {
             *superseded = count;
         }

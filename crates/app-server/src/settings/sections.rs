@@ -88,7 +88,7 @@ pub struct DatabaseSettings {
     pub retention: RetentionPolicy,
     /// `RETENTION_INTERVAL_SECONDS` (3600): how often `serve` purges what is past retention.
     pub retention_interval: Duration,
-    /// `WRITE_BATCH_MAX` (64), `WRITE_BATCH_WAIT_US` (0), `WRITE_BATCH_WRITERS` (4): the group
+    /// `WRITE_BATCH_MAX` (64), `WRITE_BATCH_WAIT_US` (0), `WRITE_BATCH_WRITERS` (1): the group
     /// commit deliveries and finished jobs are written through (docs/operations.md#group-commit).
     pub batching: adapters_db::WriteBatching,
 }
@@ -119,7 +119,7 @@ pub(super) fn database(vars: &Vars) -> Result<DatabaseSettings, SettingsError> {
     let batching = adapters_db::WriteBatching {
         max_writes: vars.number_usize("WRITE_BATCH_MAX", 64, 1)?,
         max_wait: Duration::from_micros(vars.number("WRITE_BATCH_WAIT_US", 0, 0)?),
-        writers: vars.number_usize("WRITE_BATCH_WRITERS", 4, 1)?,
+        writers: vars.number_usize("WRITE_BATCH_WRITERS", 1, 1)?,
     };
     // One statement inserts a batch's log rows: keep it well inside SQLite's bound parameters.
     if batching.max_writes > 1000 {
