@@ -360,7 +360,10 @@ pub fn parse_answer(
 
 /// The first JSON object in a model's text: models in JSON mode (small ones above all) fence it,
 /// or write words before or after it. Each `{` is tried in turn until one starts a whole object.
+/// A raw line break or tab inside a string (which JSON forbids, and small models under a grammar
+/// write) is read as its escape.
 pub fn json_in(content: &str) -> Option<Value> {
+    let content = escape_controls_in_strings(content);
     content.match_indices('{').find_map(|(start, _)| {
         serde_json::Deserializer::from_str(&content[start..])
             .into_iter::<Value>()
@@ -370,9 +373,49 @@ pub fn json_in(content: &str) -> Option<Value> {
     })
 }
 
+/// `text` with the control characters inside its double-quoted strings escaped (`\n`, `\r`, `\t`,
+/// or `\u00XX`); outside strings, and escapes already there, untouched.
+fn escape_controls_in_strings(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains(|c: char| c.is_ascii_control()) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string && !escaped && c.is_ascii_control() {
+            match c {
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                other => out.push_str(&format!("\\u{:04x}", u32::from(other))),
+            }
+            continue;
+        }
+        out.push(c);
+        if in_string && escaped {
+            escaped = false;
+        } else if in_string && c == '\\' {
+            escaped = true;
+        } else if c == '"' {
+            in_string = !in_string;
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_break_inside_a_string_is_read_as_its_escape() {
+        let answer = "{ \"findings\":[{\"title\":\"cut\nhere\",\"body\":\"a\\\"b\tc\"}],\n\"summary\":\"ok\" }";
+        let value = json_in(answer).unwrap();
+        assert_eq!(value["findings"][0]["title"], "cut\nhere");
+        assert_eq!(value["findings"][0]["body"], "a\"b\tc");
+        assert_eq!(value["summary"], "ok");
+        assert_eq!(json_in("no object here\n"), None);
+    }
 
     #[test]
     fn outside_text_cannot_close_its_block() {
