@@ -252,7 +252,7 @@ async fn apply(conn: &DatabaseConnection, writes: &[Write]) -> Result<Vec<Outcom
                 finish,
                 ..
             } => {
-                finishes.push(crate::queue::Ending {
+                finishes.push(crate::finish::Ending {
                     job,
                     worker,
                     started_at: *started_at,
@@ -265,7 +265,7 @@ async fn apply(conn: &DatabaseConnection, writes: &[Write]) -> Result<Vec<Outcom
     }
     if !finishes.is_empty() {
         // All in one statement, after the deliveries: as if they had arrived after them.
-        let ended = crate::queue::finish_all(&txn, &finishes, now).await?;
+        let ended = crate::finish::finish_all(&txn, &finishes, now).await?;
         let mut ended = ended.into_iter();
         for (write, outcome) in writes.iter().zip(outcomes.iter_mut()) {
             if let (Write::Finish { .. }, Outcome::Finished(held)) = (write, outcome) {

@@ -15,6 +15,7 @@ pub mod entities;
 mod entities;
 mod error;
 mod events;
+mod finish;
 mod installations;
 mod manage;
 mod memory;
