@@ -136,12 +136,23 @@ impl Batcher {
         let (sender, receiver) = mpsc::channel(max_writes * writers * 4);
         let receiver = Arc::new(Mutex::new(receiver));
         for _ in 0..writers {
-            tokio::spawn(writer(
-                conn.clone(),
-                receiver.clone(),
-                max_writes,
-                config.max_wait,
-            ));
+            let (conn, receiver, max_wait) = (conn.clone(), receiver.clone(), config.max_wait);
+            // A writer that panics (a bug) is replaced, so that deliveries are not refused until a
+            // restart; the writes of its batch are answered with an error (nothing was committed
+            // unless they had been answered already).
+            tokio::spawn(async move {
+                loop {
+                    let task =
+                        tokio::spawn(writer(conn.clone(), receiver.clone(), max_writes, max_wait));
+                    match task.await {
+                        Err(e) if e.is_panic() => {
+                            tracing::error!(error = %e, "a group-commit writer panicked; starting another");
+                        }
+                        // Every handle dropped, or the runtime shutting down.
+                        _ => return,
+                    }
+                }
+            });
         }
         Self { sender }
     }
