@@ -9,7 +9,7 @@ use domain::queue::{EventStatus, JobKind, transition};
 use domain::webhook::delivery::DeliveryRecord;
 use domain::webhook::event::ReviewKey;
 use domain::webhook::ports::{Disposition, EventStore, NewEvent, Recorded, StoredPayloads};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{CaseStatement, Expr, OnConflict, Query, UpdateStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, QueryTrait, SqliteTransactionMode,
@@ -250,21 +250,74 @@ pub(crate) async fn record_all(
 }
 
 /// [`supersede_older_heads`] for each review of `reviews` (its index in `recorded`, its event id,
-/// its key, its event), its count put into its `Recorded::Queued`. One indexed statement each: both
-/// databases plan one `UPDATE … FROM` over all of them as a scan of every event, which costs more than
-/// the statements it saves.
+/// its key, its event), each count put into its `Recorded::Queued`: one statement for them all. Its
+/// condition is one indexed term per pull request (`ix_events_pr`) joined by `OR`, which SQLite
+/// plans as one index lookup per term (`MULTI-INDEX OR`) and PostgreSQL as a `BitmapOr`; an
+/// `UPDATE … FROM` a list of them was planned as a scan of every event. The reviews are of distinct
+/// pull requests ([`record_all`] checks), so each older row matches one term, and its reason and
+/// time are that review's.
 async fn supersede_all_older_heads(
     txn: &DatabaseTransaction,
     reviews: &[(usize, i64, &ReviewKey, &NewEvent)],
     recorded: &mut [Recorded],
 ) -> Result<()> {
-    for (index, event_id, key, by) in reviews {
+    if let [(index, event_id, key, by)] = reviews {
         let count = supersede_older_heads(txn, *event_id, key, by).await?;
         if let Some(Recorded::Queued { superseded, .. }) = recorded.get_mut(*index) {
             *superseded = count;
         }
+        return Ok(());
+    }
+    if reviews.is_empty() {
+        return Ok(());
+    }
+    let update = supersede_all_statement(reviews);
+    let by_pr: HashMap<(&str, i64), usize> = reviews
+        .iter()
+        .map(|(index, _, key, _)| ((key.repository.as_str(), pr_number(key.pr_number)), *index))
+        .collect();
+    let backend = txn.get_database_backend();
+    for row in txn.query_all_raw(backend.build(&update)).await? {
+        let repository: String = row.try_get("", "repository")?;
+        let number: i64 = row.try_get("", "pr_number")?;
+        let index = by_pr.get(&(repository.as_str(), number)).ok_or_else(|| {
+            DbError::Race("a superseded event matched no review of its batch".into())
+        })?;
+        if let Some(Recorded::Queued { superseded, .. }) = recorded.get_mut(*index) {
+            *superseded += 1;
+        }
     }
     Ok(())
+}
+
+/// The one statement of [`supersede_all_older_heads`], returning each superseded row's pull request.
+fn supersede_all_statement(reviews: &[(usize, i64, &ReviewKey, &NewEvent)]) -> UpdateStatement {
+    let mut terms = Condition::any();
+    let mut reason = CaseStatement::new();
+    let mut at = CaseStatement::new();
+    for (_, event_id, key, by) in reviews {
+        terms = terms.add(older_heads(key, by));
+        let same_pr = || {
+            Condition::all()
+                .add(Column::Repository.eq(key.repository.as_str()))
+                .add(Column::PrNumber.eq(pr_number(key.pr_number)))
+        };
+        reason = reason.case(same_pr(), Expr::val(superseded_by(*event_id, key)));
+        at = at.case(same_pr(), Expr::val(by.received_at));
+    }
+    let mut update = Query::update();
+    update
+        .table(events::Entity)
+        .value(
+            Column::Status,
+            Expr::val(transition::SUPERSEDE_OLDER_HEAD.to.as_str()),
+        )
+        .value(Column::Reason, reason)
+        .value(Column::UpdatedAt, at.clone())
+        .value(Column::ProcessedAt, at)
+        .cond_where(terms)
+        .returning(Query::returning().columns([Column::Repository, Column::PrNumber]));
+    update
 }
 
 /// Tells which unique rule refused the insert. The conflicting row is committed (PostgreSQL
@@ -345,21 +398,8 @@ async fn supersede_older_heads(
     by: &NewEvent,
 ) -> Result<u64> {
     let now = by.received_at;
-    let pr = by.event.pull_request.as_ref();
-    let mut older = Condition::all()
-        .add(Column::Repository.eq(key.repository.as_str()))
-        .add(Column::PrNumber.eq(pr_number(key.pr_number)))
-        .add(Column::Status.is_in(statuses(transition::SUPERSEDE_OLDER_HEAD.from)))
-        .add(Column::HeadSha.ne(key.head_sha.as_str()))
-        .add(Column::Job.eq(JobKind::Review.as_str()));
-    if let Some(updated_at) = pr.and_then(|p| p.updated_at) {
-        older = older.add(
-            Condition::any()
-                .add(Column::PrUpdatedAt.is_null())
-                .add(Column::PrUpdatedAt.lte(updated_at)),
-        );
-    }
-    let reason = format!("superseded by event {event_id} (head {})", key.head_sha);
+    let reason = superseded_by(event_id, key);
+    let older = older_heads(key, by);
     let superseded = events::Entity::update_many()
         .col_expr(
             Column::Status,
@@ -373,6 +413,31 @@ async fn supersede_older_heads(
         .await?
         .rows_affected;
     Ok(superseded)
+}
+
+/// Reviews of `key`'s pull request waiting at another head commit, last updated no later than `by`.
+/// Every filter is inside, so that each such condition of an `OR` is looked up on `ix_events_pr`
+/// (SQLite searched a status filter outside the `OR` on `ix_events_due`, every pending event).
+fn older_heads(key: &ReviewKey, by: &NewEvent) -> Condition {
+    let mut older = Condition::all()
+        .add(Column::Repository.eq(key.repository.as_str()))
+        .add(Column::PrNumber.eq(pr_number(key.pr_number)))
+        .add(Column::Status.is_in(statuses(transition::SUPERSEDE_OLDER_HEAD.from)))
+        .add(Column::HeadSha.ne(key.head_sha.as_str()))
+        .add(Column::Job.eq(JobKind::Review.as_str()));
+    if let Some(updated_at) = by.event.pull_request.as_ref().and_then(|p| p.updated_at) {
+        older = older.add(
+            Condition::any()
+                .add(Column::PrUpdatedAt.is_null())
+                .add(Column::PrUpdatedAt.lte(updated_at)),
+        );
+    }
+    older
+}
+
+/// The reason a superseded review is given.
+fn superseded_by(event_id: i64, key: &ReviewKey) -> String {
+    format!("superseded by event {event_id} (head {})", key.head_sha)
 }
 
 fn pr_number(n: u64) -> i64 {

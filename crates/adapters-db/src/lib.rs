@@ -5,6 +5,7 @@
 
 mod accounts;
 mod batch;
+mod checkpoint;
 mod controls;
 mod deliveries;
 // The tables are this crate's own: other crates see ports. Black-box tests read rows through them
@@ -36,6 +37,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, DatabaseConnection, DbBackend};
 
 pub use batch::WriteBatching;
+pub use checkpoint::Checkpoints;
 pub use error::{DbError, Result};
 pub use notify::DbWorkSignal;
 
@@ -64,6 +66,8 @@ pub struct Db {
     batcher: batch::Batcher,
     /// Installations' delivery settings as last read, for a moment.
     settings: Arc<settings_cache::SettingsCache>,
+    /// SQLite's WAL checkpoints: the connection they run on and the task running them.
+    checkpoints: Option<(DatabaseConnection, Arc<checkpoint::Checkpointer>)>,
 }
 
 impl Db {
@@ -81,6 +85,17 @@ impl Db {
         url: &str,
         keyring: Option<Arc<Keyring>>,
         batching: WriteBatching,
+    ) -> Result<Self> {
+        Self::connect_tuned(url, keyring, batching, Checkpoints::default()).await
+    }
+
+    /// [`Db::connect_with`], with a SQLite file's WAL checkpointed as `checkpoints` says (see
+    /// [`Checkpoints`]; PostgreSQL and in-memory SQLite have none).
+    pub async fn connect_tuned(
+        url: &str,
+        keyring: Option<Arc<Keyring>>,
+        batching: WriteBatching,
+        checkpoints: Checkpoints,
     ) -> Result<Self> {
         let options = |max: u32| {
             let mut options = ConnectOptions::new(url.to_owned());
@@ -107,11 +122,24 @@ impl Db {
                         .synchronous(SqliteSynchronous::Full)
                         .busy_timeout(SQLITE_BUSY_TIMEOUT)
                         .foreign_keys(true)
+                        // Commits never checkpoint: the checkpoint task does (see `checkpoint`).
+                        .pragma("wal_autocheckpoint", "0")
                 });
                 options
             };
             let writer = connect(sqlite(options(1))).await?;
             let reader = connect(sqlite(options(8))).await?;
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            let checkpoints = if in_memory {
+                None
+            } else {
+                let mut own = sqlite(options(1));
+                let busy = checkpoints.busy_timeout;
+                own.map_sqlx_sqlite_opts(move |o| o.busy_timeout(busy));
+                let conn = connect(own).await?;
+                let task = checkpoint::Checkpointer::start(conn.clone(), checkpoints);
+                Some((conn, Arc::new(task)))
+            };
             // One writer connection: one transaction at a time.
             let batcher = batch::Batcher::start(writer.clone(), batching, 1);
             Ok(Self {
@@ -120,6 +148,7 @@ impl Db {
                 keyring,
                 batcher,
                 settings: Arc::default(),
+                checkpoints,
             })
         } else {
             let pool = connect(options(32)).await?;
@@ -130,6 +159,7 @@ impl Db {
                 keyring,
                 batcher,
                 settings: Arc::default(),
+                checkpoints: None,
             })
         }
     }
@@ -156,7 +186,16 @@ impl Db {
         &self.writer
     }
 
+    /// The connection SQLite's WAL checkpoints run on (none on PostgreSQL or in memory).
+    pub fn checkpoint_connection(&self) -> Option<&DatabaseConnection> {
+        self.checkpoints.as_ref().map(|(conn, _)| conn)
+    }
+
     pub async fn close(self) -> Result<()> {
+        if let Some((conn, task)) = &self.checkpoints {
+            task.stop();
+            conn.close_by_ref().await.map_err(DbError::Query)?;
+        }
         // On PostgreSQL both are the same pool; closing a closed pool is a no-op.
         self.reader.close().await.map_err(DbError::Query)?;
         self.writer.close().await.map_err(DbError::Query)
