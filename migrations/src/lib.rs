@@ -13,6 +13,7 @@ mod m20261206_000007_memory;
 mod m20261206_000008_controls;
 mod m20261206_000009_claim_order;
 mod m20261206_000010_payload_lz4;
+mod m20261206_000011_payload_packed;
 
 /// Every migration, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_controls::Migration),
             Box::new(m20261206_000009_claim_order::Migration),
             Box::new(m20261206_000010_payload_lz4::Migration),
+            Box::new(m20261206_000011_payload_packed::Migration),
         ]
     }
 }

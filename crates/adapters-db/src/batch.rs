@@ -55,6 +55,8 @@ pub(crate) enum Write {
     /// An accepted delivery: its event (or which rule refused it) and its log row.
     Record {
         event: Box<NewEvent>,
+        /// Its body, taken out of `event` and packed for storing.
+        body: crate::events::Body,
         delivery: DeliveryRecord,
         reply: oneshot::Sender<Result<Recorded>>,
     },
@@ -231,10 +233,10 @@ async fn apply(conn: &DatabaseConnection, writes: &[Write]) -> Result<Vec<Outcom
     let mut finishes = Vec::new();
     let mut queued = false;
     let now = Utc::now();
-    let events: Vec<&NewEvent> = writes
+    let events: Vec<(&NewEvent, &crate::events::Body)> = writes
         .iter()
         .filter_map(|w| match w {
-            Write::Record { event, .. } => Some(event.as_ref()),
+            Write::Record { event, body, .. } => Some((event.as_ref(), body)),
             _ => None,
         })
         .collect();

@@ -20,6 +20,73 @@ use crate::batch::Write;
 use crate::entities::events::{self, Column};
 use crate::{Db, DbError, Result};
 
+/// Bodies shorter than this are stored as they are: compressing them saves next to nothing.
+const PACK_FROM_BYTES: usize = 1024;
+
+/// The most a compressed body may claim to hold: the largest body the webhook endpoint takes.
+const UNPACK_LIMIT_BYTES: usize = domain::webhook::request::MAX_BODY_BYTES;
+
+/// A delivery's body as stored: lz4-compressed when that makes it smaller (a GitHub body of 10–60 KB
+/// of JSON, about five times), so that each delivery writes that much less before it is answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// Kept as it came: the `payload` column.
+    Text(String),
+    /// Kept compressed, its length first: the `payload_lz4` column (`payload` empty).
+    Lz4(Vec<u8>),
+}
+
+impl Body {
+    pub(crate) fn pack(text: String) -> Self {
+        if text.len() < PACK_FROM_BYTES {
+            return Self::Text(text);
+        }
+        let packed = lz4_flex::compress_prepend_size(text.as_bytes());
+        if packed.len() < text.len() {
+            Self::Lz4(packed)
+        } else {
+            Self::Text(text)
+        }
+    }
+
+    /// The body from its two columns.
+    pub(crate) fn unpack(text: String, lz4: Option<&[u8]>) -> Result<String> {
+        let Some(packed) = lz4 else {
+            return Ok(text);
+        };
+        let corrupt = |why: String| DbError::Corrupt(format!("a stored body {why}"));
+        let (size, block) = lz4_flex::block::uncompressed_size(packed)
+            .map_err(|e| corrupt(format!("does not decompress: {e}")))?;
+        // Its length is read before anything is allocated for it: never more than a body can be.
+        if size > UNPACK_LIMIT_BYTES {
+            return Err(corrupt(format!("claims {size} bytes")));
+        }
+        let bytes = lz4_flex::decompress(block, size)
+            .map_err(|e| corrupt(format!("does not decompress: {e}")))?;
+        if bytes.len() != size {
+            return Err(corrupt(format!(
+                "decompresses to {} bytes, not the {size} stored",
+                bytes.len()
+            )));
+        }
+        String::from_utf8(bytes).map_err(|e| corrupt(format!("is not UTF-8: {e}")))
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            Self::Text(text) => text,
+            Self::Lz4(_) => "",
+        }
+    }
+
+    fn lz4(&self) -> Option<&[u8]> {
+        match self {
+            Self::Text(_) => None,
+            Self::Lz4(packed) => Some(packed),
+        }
+    }
+}
+
 /// Why an insert conflicted.
 enum Conflict {
     /// A final answer: a duplicate delivery, or a review of this commit in flight within the window.
@@ -55,7 +122,7 @@ struct Planned<'a> {
     pull_request: Option<(&'a str, u64)>,
 }
 
-fn plan(event: &NewEvent) -> Planned<'_> {
+fn plan<'a>(event: &'a NewEvent, body: &Body) -> Planned<'a> {
     let now = event.received_at;
     let pr = event.event.pull_request.as_ref();
     let (status, reason, key, job, number) = match &event.disposition {
@@ -111,7 +178,8 @@ fn plan(event: &NewEvent) -> Planned<'_> {
         sender: Set(event.event.sender.clone()),
         status: Set(status.as_str().to_owned()),
         reason: Set(reason),
-        payload: Set(event.payload.clone()),
+        payload: Set(body.text().to_owned()),
+        payload_lz4: Set(body.lz4().map(<[u8]>::to_vec)),
         attempts: Set(0),
         run_at: Set(queued.then_some(now)),
         lease_expires_at: Set(None),
@@ -135,14 +203,18 @@ fn plan(event: &NewEvent) -> Planned<'_> {
 
 /// Records `event` inside `txn`: its row, or which rule refused it, and the older work it
 /// supersedes. The caller announces queued work (once per transaction) and writes the log row.
-pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Result<Recorded> {
+pub(crate) async fn record_in(
+    txn: &DatabaseTransaction,
+    event: &NewEvent,
+    body: &Body,
+) -> Result<Recorded> {
     let Planned {
         row,
         status,
         key,
         job,
         ..
-    } = plan(event);
+    } = plan(event, body);
     let queued = status == EventStatus::Pending;
 
     // ON CONFLICT DO NOTHING on any unique index: the delivery id, or the one-in-flight-review
@@ -195,20 +267,20 @@ pub(crate) async fn record_in(txn: &DatabaseTransaction, event: &NewEvent) -> Re
 /// that the later one sees the earlier.
 pub(crate) async fn record_all(
     txn: &DatabaseTransaction,
-    events: &[&NewEvent],
+    events: &[(&NewEvent, &Body)],
 ) -> Result<Vec<Recorded>> {
-    let plans: Vec<Planned<'_>> = events.iter().map(|e| plan(e)).collect();
+    let plans: Vec<Planned<'_>> = events.iter().map(|(e, b)| plan(e, b)).collect();
     let mut delivery_ids = HashSet::with_capacity(events.len());
     let mut pull_requests = HashSet::with_capacity(events.len());
     let independent = events.len() > 1
-        && events.iter().zip(&plans).all(|(e, p)| {
+        && events.iter().zip(&plans).all(|((e, _), p)| {
             delivery_ids.insert(e.delivery_id.as_str())
                 && p.pull_request.is_none_or(|pr| pull_requests.insert(pr))
         });
     if !independent {
         let mut recorded = Vec::with_capacity(events.len());
-        for event in events {
-            recorded.push(record_in(txn, event).await?);
+        for (event, body) in events {
+            recorded.push(record_in(txn, event, body).await?);
         }
         return Ok(recorded);
     }
@@ -225,10 +297,10 @@ pub(crate) async fn record_all(
     }
     let mut recorded = Vec::with_capacity(events.len());
     let mut reviews = Vec::new();
-    for (event, plan) in events.iter().zip(&plans) {
+    for ((event, body), plan) in events.iter().zip(&plans) {
         let Some(&event_id) = inserted.get(event.delivery_id.as_str()) else {
             // A duplicate, or a review in flight: resolved as it would be alone.
-            recorded.push(record_in(txn, event).await?);
+            recorded.push(record_in(txn, event, body).await?);
             continue;
         };
         recorded.push(match plan.status {
@@ -448,11 +520,18 @@ fn pr_number(n: u64) -> i64 {
 impl EventStore for Db {
     /// Recorded with its log row through the group commit: deliveries arriving together share one
     /// transaction, and this returns once it has committed.
-    async fn record(&self, event: NewEvent, delivery: DeliveryRecord) -> domain::Result<Recorded> {
+    /// The body is compressed here, on the caller's task, so that the writer only stores it.
+    async fn record(
+        &self,
+        mut event: NewEvent,
+        delivery: DeliveryRecord,
+    ) -> domain::Result<Recorded> {
+        let body = Body::pack(std::mem::take(&mut event.payload));
         Ok(self
             .batcher
             .submit(|reply| Write::Record {
                 event: Box::new(event),
+                body,
                 delivery,
                 reply,
             })
@@ -463,15 +542,19 @@ impl EventStore for Db {
 #[async_trait]
 impl StoredPayloads for Db {
     async fn payload(&self, event_id: i64) -> domain::Result<Option<String>> {
-        let payload = events::Entity::find_by_id(event_id)
+        let stored = events::Entity::find_by_id(event_id)
             .select_only()
-            .column(Column::Payload)
-            .into_tuple::<String>()
+            .columns([Column::Payload, Column::PayloadLz4])
+            .into_tuple::<(String, Option<Vec<u8>>)>()
             .one(&self.reader)
             .await
             .map_err(DbError::Query)?;
-        // A purged body is kept as the empty string.
-        Ok(payload.filter(|p| !p.is_empty()))
+        let Some((text, lz4)) = stored else {
+            return Ok(None);
+        };
+        // A purged body is kept as the empty string, and no compressed one.
+        let payload = Body::unpack(text, lz4.as_deref())?;
+        Ok(Some(payload).filter(|p| !p.is_empty()))
     }
 }
 

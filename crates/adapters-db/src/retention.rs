@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::queue::EventStatus;
 use domain::webhook::retention::RetentionStore;
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ColumnTrait, EntityTrait, Order, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter};
 
 use crate::entities::{deliveries, events};
 use crate::{Db, DbError};
@@ -38,7 +38,12 @@ impl RetentionStore for Db {
         let oldest = Query::select()
             .column(events::Column::Id)
             .from(events::Entity)
-            .and_where(events::Column::Payload.ne(""))
+            // As `ix_events_payload_kept` says it: a body kept as it came, or compressed.
+            .cond_where(
+                Condition::any()
+                    .add(events::Column::Payload.ne(""))
+                    .add(events::Column::PayloadLz4.is_not_null()),
+            )
             .and_where(events::Column::UpdatedAt.lt(before))
             .and_where(events::Column::Status.is_in(finished))
             .order_by(events::Column::UpdatedAt, Order::Asc)
@@ -46,6 +51,10 @@ impl RetentionStore for Db {
             .to_owned();
         let emptied = events::Entity::update_many()
             .col_expr(events::Column::Payload, Expr::value(""))
+            .col_expr(
+                events::Column::PayloadLz4,
+                Expr::value(Option::<Vec<u8>>::None),
+            )
             .filter(events::Column::Id.in_subquery(oldest))
             .exec(&self.writer)
             .await

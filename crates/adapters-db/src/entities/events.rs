@@ -19,8 +19,11 @@ pub struct Model {
     /// `pending`, `processing`, `completed`, `failed`, `superseded`, `skipped` or `ignored`.
     pub status: String,
     pub reason: Option<String>,
+    /// The delivery's body; empty when it is kept compressed in `payload_lz4`, or was purged.
     #[sea_orm(column_type = "Text")]
     pub payload: String,
+    /// The body lz4-compressed (its length first), when it is kept that way.
+    pub payload_lz4: Option<Vec<u8>>,
     pub attempts: i32,
     pub run_at: Option<DateTimeUtc>,
     pub lease_expires_at: Option<DateTimeUtc>,
