@@ -205,9 +205,9 @@ async fn together_as_one_by_one(db: &Db) {
     assert_eq!(row(&db, id(&same[0])).await.status, "superseded");
 }
 
-/// The supersede of a batch is looked up per pull request on `ix_events_pr`: with its status filter
-/// outside the `OR`, SQLite searched every pending event on `ix_events_due` instead, and ingest fell
-/// from about 3,000 deliveries/s to under 700 as pending work piled up.
+/// The supersede of a batch is looked up per pull request on `ix_events_pr`. Written as one `OR` with
+/// its status filter outside, SQLite searched every pending event on `ix_events_due` instead, and
+/// ingest fell from about 3,000 deliveries/s to under 700 as pending work piled up.
 #[tokio::test]
 async fn a_batch_supersedes_by_index_lookups_on_sqlite() {
     use sea_orm::ConnectionTrait;
@@ -232,10 +232,6 @@ async fn a_batch_supersedes_by_index_lookups_on_sqlite() {
         .iter()
         .map(|row| row.try_get::<String>("", "detail").unwrap())
         .collect();
-    assert!(
-        plan.iter().any(|d| d.contains("MULTI-INDEX OR")),
-        "{plan:?}"
-    );
     assert_eq!(
         plan.iter().filter(|d| d.contains("ix_events_pr")).count(),
         2,
