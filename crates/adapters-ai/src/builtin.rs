@@ -1,9 +1,8 @@
-//! The built-in reviewer: real, deterministic checks on the lines a pull request adds. Leaked secrets,
-//! merge-conflict markers, debug leftovers, `unwrap()`/`expect(` in non-test Rust, new TODO/FIXME notes
-//! and very large new files; and the repository's own `forbid` rules from its project memory. No
-//! network, no model.
-
-use std::sync::LazyLock;
+//! The built-in reviewer: real, deterministic checks on the lines a pull request adds, by the rules of
+//! [`crate::rules`] (leaked secrets, TLS verification turned off, shell and SQL built from formatted
+//! input, unsafe deserialisation, focused and skipped tests, conflict markers, debug leftovers,
+//! `unwrap()` in non-test Rust, new TODOs, very large new files) and the repository's own `forbid`
+//! rules from its project memory. No network, no model.
 
 use async_trait::async_trait;
 use domain::memory::ForbidRule;
@@ -11,302 +10,134 @@ use domain::review::diff::{FileDiff, FileStatus, LineKind};
 use domain::review::{
     Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Reviewer, Severity,
 };
-use regex::Regex;
+
+use crate::rules::{self, Language, Line, Rule, is_test_path};
 
 /// A new file with more added lines than this is worth a note.
 const LARGE_FILE_LINES: usize = 1000;
 
-#[allow(clippy::expect_used)] // constant patterns, checked by the tests
-fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("valid pattern")
-}
-
-static TOKENS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
-    vec![
-        ("AWS access key id", re(r"\b(AKIA|ASIA)[0-9A-Z]{16}\b")),
-        (
-            "GitHub token",
-            re(r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b"),
-        ),
-        (
-            "GitHub fine-grained token",
-            re(r"\bgithub_pat_[A-Za-z0-9_]{60,}\b"),
-        ),
-        ("Slack token", re(r"\bxox[baprs]-[A-Za-z0-9-]{10,}\b")),
-        (
-            "private key",
-            re(r"-----BEGIN ((RSA|EC|DSA|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----"),
-        ),
-    ]
-});
-static SECRET_ASSIGNMENT: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r#"(?i)\b[a-z0-9_]*(secret|password|passwd|token|api_?key|access_?key|private_?key)[a-z0-9_]*\b\s*[:=]\s*["']([^"'\s]{12,})["']"#,
-    )
-});
-static CONFLICT: LazyLock<Regex> = LazyLock::new(|| re(r"^(<{7} |={7}$|>{7} )"));
-static TODO: LazyLock<Regex> = LazyLock::new(|| re(r"(//|#|/\*|--|<!--)\s*(TODO|FIXME|XXX)\b"));
-static UNWRAP: LazyLock<Regex> = LazyLock::new(|| re(r"\.(unwrap\(\)|expect\()"));
-static DBG: LazyLock<Regex> = LazyLock::new(|| re(r"\bdbg!\("));
-static CONSOLE: LazyLock<Regex> = LazyLock::new(|| re(r"\bconsole\.(log|debug)\("));
-static PY_PRINT: LazyLock<Regex> = LazyLock::new(|| re(r"^\s*print\("));
-static PDB: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b(import pdb|pdb\.set_trace\(\)|breakpoint\(\))"));
-
-/// Shannon entropy in bits per character.
-fn entropy(s: &str) -> f64 {
-    let mut counts = std::collections::HashMap::new();
-    for c in s.chars() {
-        *counts.entry(c).or_insert(0usize) += 1;
-    }
-    let n = s.chars().count() as f64;
-    counts
-        .values()
-        .map(|&k| -(k as f64 / n) * (k as f64 / n).log2())
-        .sum()
-}
-
-fn extension(path: &str) -> &str {
-    path.rsplit_once('.').map_or("", |(_, ext)| ext)
-}
-
-/// Test code, where `unwrap()`, prints and the like are fine.
-fn is_test_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    lower.starts_with("tests/")
-        || lower.contains("/tests/")
-        || lower.contains("/benches/")
-        || lower.contains("/examples/")
-        || lower.ends_with("_test.rs")
-        || lower.ends_with("_tests.rs")
-        || lower.ends_with("/tests.rs")
-        || lower.ends_with("_test.py")
-        || lower
-            .rsplit('/')
-            .next()
-            .is_some_and(|f| f.starts_with("test_"))
-        || lower.contains(".test.")
-        || lower.contains(".spec.")
-}
+/// Lines above an added line a rule may look at (a length check above an `unwrap()`).
+const LINES_ABOVE: usize = 3;
 
 /// The built-in, offline reviewer.
 #[derive(Debug, Clone, Default)]
 pub struct BuiltinReviewer;
 
-struct Check<'a> {
-    path: &'a str,
-    line: u32,
-    text: &'a str,
+/// A finding of `rule` at `line` of `path`.
+fn finding(path: &str, line: u32, rule: &Rule, body: String) -> Finding {
+    Finding {
+        path: path.to_owned(),
+        line,
+        end_line: None,
+        severity: rule.severity,
+        category: rule.category,
+        title: rule.title.to_owned(),
+        body: format!("{body} (rule `{}`)", rule.id),
+        suggestion: (rule.id == "debug-leftover").then(String::new),
+    }
+}
+
+/// Whether a hunk's header or a line opens Rust test code (`#[cfg(test)]`, `mod tests`) or a
+/// Rust test function (`#[test]`, `#[tokio::test]`).
+fn opens_test_code(text: &str) -> bool {
+    let t = text.trim_start();
+    t.contains("#[cfg(test)]")
+        || t.starts_with("mod tests")
+        || t.starts_with("pub mod tests")
+        || t.starts_with("mod test ")
+        || t.starts_with("#[test]")
+        || t.starts_with("#[tokio::test")
 }
 
 impl BuiltinReviewer {
-    /// The first rule a line breaks, most severe first: leaked secrets, conflict markers, the
-    /// project's own `forbid` rules, debug leftovers, `unwrap` in non-test Rust, new TODOs.
-    fn check_line(
-        &self,
-        c: &Check<'_>,
-        in_test: bool,
-        rules: &[ForbidRule],
-        findings: &mut Vec<Finding>,
-    ) {
-        let test_code = in_test || is_test_path(c.path);
-        let hit = secret_hit(c.text)
-            .or_else(|| conflict_hit(c.text))
-            .or_else(|| project_rule_hit(c, rules))
-            .or_else(|| hygiene_hit(c, test_code))
-            .or_else(|| todo_hit(c.text));
-        if let Some(hit) = hit {
-            findings.push(Finding {
-                path: c.path.to_owned(),
-                line: c.line,
-                end_line: None,
-                severity: hit.severity,
-                category: hit.category,
-                title: hit.title,
-                body: hit.body,
-                suggestion: hit.suggestion,
-            });
-        }
-    }
-
     fn check_file(&self, file: &FileDiff, rules: &[ForbidRule], findings: &mut Vec<Finding>) {
         let path = file.path();
+        let language = Language::of(path);
+        let test_path = is_test_path(path);
         let rules: Vec<ForbidRule> = rules
             .iter()
             .filter(|r| r.applies_to(path))
             .cloned()
             .collect();
-        let mut in_test = false;
         for hunk in &file.hunks {
+            // Rust test code that opens in the hunk's header or above a line makes the rest test code.
+            let mut in_test = language == Language::Rust && opens_test_code(&hunk.section);
+            let mut above: Vec<&str> = Vec::with_capacity(LINES_ABOVE + 1);
             for line in &hunk.lines {
-                // A test module starting anywhere before in the hunk makes the rest test code.
-                if line.text.contains("#[cfg(test)]")
-                    || line.text.trim_start().starts_with("mod tests")
-                {
-                    in_test = true;
-                }
-                if line.kind != LineKind::Added {
+                if line.kind == LineKind::Removed {
                     continue;
                 }
-                if let Some(n) = line.new_no {
-                    self.check_line(
-                        &Check {
-                            path,
-                            line: n,
-                            text: &line.text,
-                        },
-                        in_test,
-                        &rules,
-                        findings,
-                    );
+                if language == Language::Rust && opens_test_code(&line.text) {
+                    in_test = true;
                 }
+                if line.kind == LineKind::Added
+                    && let Some(n) = line.new_no
+                {
+                    let context = Line {
+                        language,
+                        test_code: test_path || in_test,
+                        text: &line.text,
+                        above: &above,
+                    };
+                    if let Some(hit) = project_rule_hit(path, &line.text, &rules) {
+                        findings.push(hit_at(path, n, hit));
+                    } else if let Some(rule) = rules::check(&context) {
+                        findings.push(finding(path, n, rule, rule.why.to_owned()));
+                    }
+                }
+                if above.len() == LINES_ABOVE {
+                    above.remove(0);
+                }
+                above.push(&line.text);
             }
         }
         if file.status == FileStatus::Added && file.additions() > LARGE_FILE_LINES {
-            findings.push(Finding {
-                path: path.to_owned(),
-                line: 1,
-                end_line: None,
-                severity: Severity::Info,
-                category: Category::Maintainability,
-                title: "Very large new file".into(),
-                body: format!(
+            let rule = rules::rule("large-new-file");
+            findings.push(finding(
+                path,
+                1,
+                rule,
+                format!(
                     "This new file adds {} lines; consider splitting it so it can be reviewed.",
                     file.additions()
                 ),
-                suggestion: None,
-            });
+            ));
         }
     }
 }
 
-/// What a rule found on a line.
+/// What the project's own rule found on a line.
 struct Hit {
-    severity: Severity,
-    category: Category,
     title: String,
     body: String,
-    suggestion: Option<String>,
 }
 
-fn hit(severity: Severity, category: Category, title: &str, body: impl Into<String>) -> Hit {
-    Hit {
-        severity,
-        category,
-        title: title.to_owned(),
-        body: body.into(),
+fn hit_at(path: &str, line: u32, hit: Hit) -> Finding {
+    Finding {
+        path: path.to_owned(),
+        line,
+        end_line: None,
+        severity: Severity::Warning,
+        category: Category::Maintainability,
+        title: hit.title,
+        body: hit.body,
         suggestion: None,
     }
 }
 
-/// A provider token, or a high-entropy value assigned to a secret-named variable.
-fn secret_hit(text: &str) -> Option<Hit> {
-    if let Some((kind, _)) = TOKENS.iter().find(|(_, pattern)| pattern.is_match(text)) {
-        return Some(hit(
-            Severity::Critical,
-            Category::Security,
-            &format!("Possible {kind} committed"),
-            format!(
-                "This line appears to contain a {kind}. Remove it, revoke it, and load it from the environment or a secret store instead."
-            ),
-        ));
-    }
-    let value = SECRET_ASSIGNMENT
-        .captures(text)?
-        .get(2)
-        .map_or("", |v| v.as_str());
-    let placeholder = [
-        "changeme",
-        "example",
-        "placeholder",
-        "your_",
-        "xxxx",
-        "${",
-        "{{",
-        "<",
-    ]
-    .iter()
-    .any(|p| value.to_ascii_lowercase().contains(p));
-    (!placeholder && entropy(value) >= 3.5).then(|| {
-        hit(
-            Severity::Critical,
-            Category::Security,
-            "Hard-coded secret",
-            "A high-entropy value is assigned to a secret-named variable. Read it from the environment or a secret store, and revoke the committed value.",
-        )
-    })
-}
-
 /// The first of the project's `forbid` rules (from its memory) the line breaks.
-fn project_rule_hit(c: &Check<'_>, rules: &[ForbidRule]) -> Option<Hit> {
-    let rule = rules.iter().find(|r| r.breaks(c.path, c.text))?;
-    Some(hit(
-        Severity::Warning,
-        Category::Maintainability,
-        &format!(
+fn project_rule_hit(path: &str, text: &str, rules: &[ForbidRule]) -> Option<Hit> {
+    let rule = rules.iter().find(|r| r.breaks(path, text))?;
+    Some(Hit {
+        title: format!(
             "Project rule: `{}` is not used in `{}`",
             rule.pattern, rule.glob
         ),
-        format!(
+        body: format!(
             "{} (the project's memory, rule #{}).",
             rule.why.trim_end_matches('.'),
             rule.memory_id
         ),
-    ))
-}
-
-fn conflict_hit(text: &str) -> Option<Hit> {
-    CONFLICT.is_match(text).then(|| {
-        hit(
-            Severity::Critical,
-            Category::Correctness,
-            "Merge conflict marker",
-            "An unresolved merge conflict marker was committed; the file will not build or behave as intended.",
-        )
-    })
-}
-
-/// Debug leftovers by language, and `unwrap()` in non-test Rust.
-fn hygiene_hit(c: &Check<'_>, test_code: bool) -> Option<Hit> {
-    let ext = extension(c.path);
-    let debug = match ext {
-        "rs" if DBG.is_match(c.text) => Some("`dbg!` left in"),
-        "js" | "jsx" | "ts" | "tsx" | "mjs" | "cjs" if !test_code && CONSOLE.is_match(c.text) => {
-            Some("`console.log` left in")
-        }
-        "py" if !test_code && PDB.is_match(c.text) => Some("Debugger left in"),
-        "py" if !test_code && PY_PRINT.is_match(c.text) => Some("`print` left in"),
-        _ => None,
-    };
-    if let Some(title) = debug {
-        return Some(Hit {
-            suggestion: Some(String::new()),
-            ..hit(
-                Severity::Warning,
-                Category::Maintainability,
-                title,
-                "Debug output or a debugger call is being added; remove it or use the project's logger.",
-            )
-        });
-    }
-    (ext == "rs" && !test_code && UNWRAP.is_match(c.text)).then(|| {
-        hit(
-            Severity::Warning,
-            Category::Correctness,
-            "`unwrap()`/`expect()` in non-test code",
-            "This panics on the error path. Propagate the error with `?` or handle it, unless the invariant truly cannot fail (then say why in the message).",
-        )
-    })
-}
-
-fn todo_hit(text: &str) -> Option<Hit> {
-    TODO.is_match(text).then(|| {
-        hit(
-            Severity::Info,
-            Category::Maintainability,
-            "New TODO/FIXME",
-            "A TODO or FIXME is being added; consider an issue to track it.",
-        )
     })
 }
 

@@ -10,6 +10,7 @@ mod http;
 pub mod linear;
 pub mod openai;
 mod prompt;
+pub mod rules;
 pub mod sentry;
 
 pub use anthropic::{AnthropicConfig, AnthropicReviewer};

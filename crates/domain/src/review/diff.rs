@@ -38,6 +38,9 @@ pub struct Hunk {
     pub old_len: u32,
     pub new_start: u32,
     pub new_len: u32,
+    /// What the header names after its ranges (Git's enclosing function or module, such as
+    /// `mod tests {`); empty when it names nothing.
+    pub section: String,
     pub lines: Vec<DiffLine>,
 }
 
@@ -102,6 +105,14 @@ fn clean_path(raw: &str) -> Option<String> {
     Some(path.to_owned())
 }
 
+/// The section a hunk header names after `@@ … @@`.
+fn hunk_section(line: &str) -> String {
+    line.strip_prefix("@@ -")
+        .and_then(|rest| rest.split_once(" @@"))
+        .map(|(_, section)| section.trim().to_owned())
+        .unwrap_or_default()
+}
+
 /// `@@ -old_start[,old_len] +new_start[,new_len] @@`
 fn parse_hunk_header(line: &str) -> Option<(u32, u32, u32, u32)> {
     let rest = line.strip_prefix("@@ -")?;
@@ -164,7 +175,8 @@ pub fn parse(diff: &str) -> Vec<FileDiff> {
                 file.new_path = clean_path(new);
             }
         } else if let Some(header) = parse_hunk_header(line) {
-            file.hunks.push(read_hunk(header, &mut lines));
+            file.hunks
+                .push(read_hunk(header, hunk_section(line), &mut lines));
         }
     }
     files
@@ -174,6 +186,7 @@ pub fn parse(diff: &str) -> Vec<FileDiff> {
 /// is skipped).
 fn read_hunk(
     (old_start, old_len, new_start, new_len): (u32, u32, u32, u32),
+    section: String,
     lines: &mut std::iter::Peekable<std::str::Lines<'_>>,
 ) -> Hunk {
     let mut hunk = Hunk {
@@ -181,6 +194,7 @@ fn read_hunk(
         old_len,
         new_start,
         new_len,
+        section,
         lines: Vec::new(),
     };
     let (mut old_no, mut new_no) = (old_start, new_start);
