@@ -32,9 +32,9 @@ const SHA3: &str = "3333333333333333333333333333333333333333";
 /// A leaked key (critical) on line 2, an `unwrap()` (warning) on line 3 and a TODO (note) on line
 /// 4 of `src/config.rs`; a leaked key in `legacy/lib.rs`.
 const FIRST: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
-@@ -1,2 +1,5 @@\n fn load() {\n+    let key = \"AKIAIOSFODNN7EXAMPLE\";\n+    let v = parse().unwrap();\n+    // TODO: cache it\n }\n\
+@@ -1,2 +1,5 @@\n fn load() {\n+    let key = \"AKIA2OGYBAH6STMMNXNN\";\n+    let v = parse().unwrap();\n+    // TODO: cache it\n }\n\
 diff --git a/legacy/lib.rs b/legacy/lib.rs\n--- a/legacy/lib.rs\n+++ b/legacy/lib.rs\n\
-@@ -1 +1,2 @@\n fn v() {}\n+const K: &str = \"AKIAIOSFODNN7EXAMPLE\";\n";
+@@ -1 +1,2 @@\n fn v() {}\n+const K: &str = \"AKIA2OGYBAH6STMMNXNN\";\n";
 
 /// Only a TODO (a note, below `min_severity`).
 const CLEAN: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\

@@ -109,7 +109,7 @@ async fn runs(db: &Db, event_id: i64) -> Vec<event_runs::Model> {
 }
 
 const DIFF: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
-@@ -1,3 +1,5 @@\n fn load() {\n+    let key = \"AKIAIOSFODNN7EXAMPLE\";\n+    let v = parse().unwrap();\n     run();\n }\n";
+@@ -1,3 +1,5 @@\n fn load() {\n+    let key = \"AKIA2OGYBAH6STMMNXNN\";\n+    let v = parse().unwrap();\n     run();\n }\n";
 
 async fn a_queued_event_is_reviewed_and_one_review_posted(backend: Backend) {
     let github = FakeGitHub::start().await;
@@ -143,7 +143,7 @@ async fn a_queued_event_is_reviewed_and_one_review_posted(backend: Backend) {
         comments[0]["body"]
             .as_str()
             .unwrap()
-            .contains("AWS access key")
+            .contains("(rule `secret-token`)")
     );
     assert_eq!(comments[1]["line"], 3);
     assert!(

@@ -269,7 +269,7 @@ fn sigterm_stops_the_server_and_its_workers_with_exit_code_0() {
 fn review_prints_the_builtin_review_of_a_local_diff() {
     let dir = tempfile::tempdir().unwrap();
     let diff = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
-                @@ -1,2 +1,3 @@\n fn load() {\n+    let key = \"AKIAIOSFODNN7EXAMPLE\";\n }\n";
+                @@ -1,2 +1,3 @@\n fn load() {\n+    let key = \"AKIA2OGYBAH6STMMNXNN\";\n }\n";
     std::fs::write(dir.path().join("change.diff"), diff).unwrap();
     let out = app_server(dir.path(), &["review", "--diff", "change.diff"], &[])
         .output()
@@ -281,7 +281,7 @@ fn review_prints_the_builtin_review_of_a_local_diff() {
         "{text}"
     );
     assert!(
-        text.contains("src/config.rs:2 [critical security] Possible AWS access key id committed"),
+        text.contains("src/config.rs:2 [critical security] Possible credential committed"),
         "{text}"
     );
 
