@@ -26,7 +26,7 @@ const NEXT: &str = "cccccccccccccccccccccccccccccccccccccccc";
 
 /// A leaked AWS key (critical, security) on line 2 and an `unwrap()` (warning, correctness) on line 3.
 const DIFF: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
-@@ -1,3 +1,5 @@\n fn load() {\n+    let key = \"AKIAIOSFODNN7EXAMPLE\";\n+    let v = parse().unwrap();\n     run();\n }\n";
+@@ -1,3 +1,5 @@\n fn load() {\n+    let key = \"AKIA2OGYBAH6STMMNXNN\";\n+    let v = parse().unwrap();\n     run();\n }\n";
 
 async fn start(backend: Backend, github: &FakeGitHub, extra: &[(&str, &str)]) -> Option<TestApp> {
     let url = github.url();
@@ -275,7 +275,7 @@ async fn a_three_thousand_file_pull_request_is_reviewed_in_parts_naming_what_was
         .collect();
     files[1500] = json!({
         "filename": "src/secrets.rs", "status": "added", "additions": 4, "deletions": 0, "changes": 4,
-        "patch": "@@ -0,0 +1,4 @@\n+// keys\n+const KEY: &str = \"AKIAIOSFODNN7EXAMPLE\";\n+const A: u8 = 1;\n+const B: u8 = 2;",
+        "patch": "@@ -0,0 +1,4 @@\n+// keys\n+const KEY: &str = \"AKIA2OGYBAH6STMMNXNN\";\n+const A: u8 = 1;\n+const B: u8 = 2;",
     });
     files.push(json!({"filename": "Cargo.lock", "status": "modified", "additions": 1, "deletions": 1, "changes": 2,
                       "patch": "@@ -1 +1 @@\n-a\n+b"}));
@@ -337,12 +337,12 @@ async fn a_three_thousand_file_pull_request_is_reviewed_in_parts_naming_what_was
 /// The pull request after a push: `DIFF`, another `unwrap()` in the same file, and a new file with
 /// a `dbg!`.
 const DIFF_AFTER_PUSH: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
-@@ -1,3 +1,6 @@\n fn load() {\n+    let key = \"AKIAIOSFODNN7EXAMPLE\";\n+    let v = parse().unwrap();\n+    let w = other().unwrap();\n     run();\n }\n\
+@@ -1,3 +1,6 @@\n fn load() {\n+    let key = \"AKIA2OGYBAH6STMMNXNN\";\n+    let v = parse().unwrap();\n+    let w = other().unwrap();\n     run();\n }\n\
 diff --git a/src/log.rs b/src/log.rs\nnew file mode 100644\n--- /dev/null\n+++ b/src/log.rs\n@@ -0,0 +1,3 @@\n+fn log(x: u8) {\n+    dbg!(x);\n+}\n";
 
 /// What the push itself changed.
 const PUSHED: &str = "diff --git a/src/config.rs b/src/config.rs\n--- a/src/config.rs\n+++ b/src/config.rs\n\
-@@ -1,5 +1,6 @@\n fn load() {\n     let key = \"AKIAIOSFODNN7EXAMPLE\";\n     let v = parse().unwrap();\n+    let w = other().unwrap();\n     run();\n }\n\
+@@ -1,5 +1,6 @@\n fn load() {\n     let key = \"AKIA2OGYBAH6STMMNXNN\";\n     let v = parse().unwrap();\n+    let w = other().unwrap();\n     run();\n }\n\
 diff --git a/src/log.rs b/src/log.rs\nnew file mode 100644\n--- /dev/null\n+++ b/src/log.rs\n@@ -0,0 +1,3 @@\n+fn log(x: u8) {\n+    dbg!(x);\n+}\n";
 
 async fn a_push_is_reviewed_incrementally_and_repeats_no_finding(backend: Backend) {
