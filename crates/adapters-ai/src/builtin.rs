@@ -79,8 +79,8 @@ impl BuiltinReviewer {
                         text: &line.text,
                         above: &above,
                     };
-                    if let Some(hit) = project_rule_hit(path, &line.text, &rules) {
-                        findings.push(hit_at(path, n, hit));
+                    if let Some(hit) = project_rule_hit(path, n, &line.text, &rules) {
+                        findings.push(hit);
                     } else if let Some(rule) = rules::check(&context) {
                         findings.push(finding(path, n, rule, rule.why.to_owned()));
                     }
@@ -106,29 +106,15 @@ impl BuiltinReviewer {
     }
 }
 
-/// What the project's own rule found on a line.
-struct Hit {
-    title: String,
-    body: String,
-}
-
-fn hit_at(path: &str, line: u32, hit: Hit) -> Finding {
-    Finding {
+/// The finding of the first of the project's `forbid` rules (from its memory) the line breaks.
+fn project_rule_hit(path: &str, line: u32, text: &str, rules: &[ForbidRule]) -> Option<Finding> {
+    let rule = rules.iter().find(|r| r.breaks(path, text))?;
+    Some(Finding {
         path: path.to_owned(),
         line,
         end_line: None,
         severity: Severity::Warning,
         category: Category::Maintainability,
-        title: hit.title,
-        body: hit.body,
-        suggestion: None,
-    }
-}
-
-/// The first of the project's `forbid` rules (from its memory) the line breaks.
-fn project_rule_hit(path: &str, text: &str, rules: &[ForbidRule]) -> Option<Hit> {
-    let rule = rules.iter().find(|r| r.breaks(path, text))?;
-    Some(Hit {
         title: format!(
             "Project rule: `{}` is not used in `{}`",
             rule.pattern, rule.glob
@@ -138,6 +124,7 @@ fn project_rule_hit(path: &str, text: &str, rules: &[ForbidRule]) -> Option<Hit>
             rule.why.trim_end_matches('.'),
             rule.memory_id
         ),
+        suggestion: None,
     })
 }
 

@@ -56,7 +56,7 @@ pub(crate) enum Write {
     Record {
         event: Box<NewEvent>,
         /// Its body, taken out of `event` and packed for storing.
-        body: crate::events::Body,
+        body: crate::body::Body,
         delivery: DeliveryRecord,
         reply: oneshot::Sender<Result<Recorded>>,
     },
@@ -233,7 +233,7 @@ async fn apply(conn: &DatabaseConnection, writes: &[Write]) -> Result<Vec<Outcom
     let mut finishes = Vec::new();
     let mut queued = false;
     let now = Utc::now();
-    let events: Vec<(&NewEvent, &crate::events::Body)> = writes
+    let events: Vec<(&NewEvent, &crate::body::Body)> = writes
         .iter()
         .filter_map(|w| match w {
             Write::Record { event, body, .. } => Some((event.as_ref(), body)),

@@ -10,8 +10,9 @@ use domain::webhook::ports::{Disposition, NewEvent, Recorded};
 use domain::webhook::values::{DeliveryId, HeadSha, RepoFullName};
 use sea_orm::EntityTrait;
 
-use super::{Body, begin_write, record_all, supersede_all_statement};
+use super::{begin_write, record_all, supersede_all_statement};
 use crate::Db;
+use crate::body::Body;
 use crate::entities::events;
 
 fn review(delivery: &str, number: u64, sha: char, now: DateTime<Utc>) -> NewEvent {
@@ -243,33 +244,4 @@ async fn a_batch_supersedes_by_index_lookups_on_sqlite() {
             .any(|d| d.contains("ix_events_due") || d.starts_with("SCAN")),
         "{plan:?}"
     );
-}
-
-#[test]
-fn a_large_body_is_kept_compressed_and_comes_back_whole() {
-    let body = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../tests/fixtures/corpus/github/pull_request/opened.json"
-    ))
-    .unwrap();
-    let packed = Body::pack(body.clone());
-    let Body::Lz4(bytes) = &packed else {
-        panic!("a 28 KB body kept as text");
-    };
-    // GitHub's JSON compresses several times over.
-    assert!(
-        bytes.len() * 3 < body.len(),
-        "{} of {}",
-        bytes.len(),
-        body.len()
-    );
-    assert_eq!(Body::unpack(String::new(), Some(bytes)).unwrap(), body);
-    // A short body is kept as it came, and read back as it was.
-    assert_eq!(Body::pack("{}".into()), Body::Text("{}".into()));
-    assert_eq!(Body::unpack("{}".into(), None).unwrap(), "{}");
-    // Bytes that are not a compressed body are an error, not a body: nothing is allocated for a
-    // length no body can have, and a block that comes out shorter than its length is refused.
-    assert!(Body::unpack(String::new(), Some(b"\xff\xff\xff\x7fgarbage")).is_err());
-    assert!(Body::unpack(String::new(), Some(b"\x40\x00\x00\x00\x30garbage")).is_err());
-    assert!(Body::unpack(String::new(), Some(&bytes[..bytes.len() / 2])).is_err());
 }

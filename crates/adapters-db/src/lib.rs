@@ -5,6 +5,7 @@
 
 mod accounts;
 mod batch;
+mod body;
 mod checkpoint;
 mod controls;
 mod deliveries;
