@@ -12,6 +12,7 @@ use domain::review::{
 };
 
 use crate::rules::{self, Language, Line, Rule, is_test_path};
+use crate::syntax::{self, FileSyntax};
 
 /// A new file with more added lines than this is worth a note.
 const LARGE_FILE_LINES: usize = 1000;
@@ -50,7 +51,15 @@ fn opens_test_code(text: &str) -> bool {
 }
 
 impl BuiltinReviewer {
-    fn check_file(&self, file: &FileDiff, rules: &[ForbidRule], findings: &mut Vec<Finding>) {
+    /// Checks `file`'s added lines; `syntax`, the parse of its whole content when it could be read
+    /// and parsed, says which lines are test code or inside a comment or string.
+    fn check_file(
+        &self,
+        file: &FileDiff,
+        syntax: Option<&FileSyntax>,
+        rules: &[ForbidRule],
+        findings: &mut Vec<Finding>,
+    ) {
         let path = file.path();
         let language = Language::of(path);
         let test_path = is_test_path(path);
@@ -75,7 +84,8 @@ impl BuiltinReviewer {
                 {
                     let context = Line {
                         language,
-                        test_code: test_path || in_test,
+                        test_code: test_path || in_test || syntax.is_some_and(|s| s.is_test(n)),
+                        in_text: syntax.is_some_and(|s| s.is_text(n)),
                         text: &line.text,
                         above: &above,
                     };
@@ -134,11 +144,22 @@ impl Reviewer for BuiltinReviewer {
         "builtin"
     }
 
+    /// It parses each file whole, to know test code and comments wherever they open.
+    fn reads_sources(&self) -> bool {
+        true
+    }
+
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
         let mut findings = Vec::new();
+        let mut parsed = 0;
         // The plan classified the files already: every one is for a reviewer to read.
         for file in &request.files {
-            self.check_file(file, &request.rules, &mut findings);
+            let syntax = request
+                .sources
+                .get(file.path())
+                .and_then(|source| syntax::parse(file.path(), source));
+            parsed += usize::from(syntax.is_some());
+            self.check_file(file, syntax.as_ref(), &request.rules, &mut findings);
         }
         // As one of the parallel agents, it reports its focus only.
         if let Some(focus) = request.focus {
@@ -146,8 +167,14 @@ impl Reviewer for BuiltinReviewer {
         }
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
         let added: usize = request.files.iter().map(FileDiff::additions).sum();
+        // Said only when some file was read whole: a local diff without its files reads as before.
+        let whole = match request.files.len() - parsed {
+            _ if parsed == 0 => String::new(),
+            0 => " (every one parsed whole)".to_owned(),
+            lines => format!(" ({parsed} parsed whole, {lines} by their lines alone)"),
+        };
         let summary = format!(
-            "Built-in checks ran on {} file(s) and {added} added line(s): {} critical, {} warning(s), {} note(s).",
+            "Built-in checks ran on {} file(s){whole} and {added} added line(s): {} critical, {} warning(s), {} note(s).",
             request.files.len(),
             count(Severity::Critical),
             count(Severity::Warning),

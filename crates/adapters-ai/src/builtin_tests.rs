@@ -277,3 +277,70 @@ async fn the_project_s_forbid_rules_flag_added_lines_in_matching_files_only() {
         .unwrap();
     assert!(plain.findings.is_empty(), "{:?}", plain.findings);
 }
+
+/// The whole file, read at the head commit: a test module opening far above the hunk (which Git's
+/// hunk header does not name) makes its `unwrap()` test code, and a docstring's text is no code.
+#[tokio::test]
+async fn whole_files_tell_test_code_and_docstrings_wherever_they_open() {
+    let mut rust = String::from(
+        "pub fn parse(s: &str) -> u32 {\n    s.len() as u32\n}\n\n#[cfg(test)]\nmod tests {\n    use super::*;\n\n",
+    );
+    for i in 0..40 {
+        rust.push_str(&format!(
+            "    fn helper_{i}() -> u32 {{\n        parse(\"x\")\n    }}\n\n"
+        ));
+    }
+    rust.push_str("    fn added() {\n        let v = \"1\".parse::<u32>().unwrap();\n    }\n}\n");
+    let added_at = rust.lines().count() as u32 - 2;
+    let diff = format!(
+        "diff --git a/src/budget.rs b/src/budget.rs\n--- a/src/budget.rs\n+++ b/src/budget.rs\n@@ -{0},2 +{0},3 @@ fn helper_39() -> u32 {{\n     fn added() {{\n+        let v = \"1\".parse::<u32>().unwrap();\n     }}\n",
+        added_at - 1
+    );
+    let python = "def load(db, x):\n    \"\"\"Loads one row.\n\n    Never db.execute(\"SELECT * FROM t WHERE id = \" + x): bind it.\n    \"\"\"\n    return db.execute(\"SELECT * FROM t WHERE id = ?\", (x,))\n";
+    let py_diff = "diff --git a/app/db.py b/app/db.py\n--- a/app/db.py\n+++ b/app/db.py\n@@ -3,0 +4,1 @@\n+    Never db.execute(\"SELECT * FROM t WHERE id = \" + x): bind it.\n";
+    let files = parse(&format!("{diff}{py_diff}"));
+
+    // Its lines alone: both look like findings.
+    let alone = BuiltinReviewer
+        .review(&ReviewRequest::new("t", files.clone()))
+        .await
+        .unwrap();
+    assert_eq!(alone.findings.len(), 2, "{:?}", alone.findings);
+    assert!(
+        alone
+            .summary
+            .starts_with("Built-in checks ran on 2 file(s) and 2 added"),
+        "{}",
+        alone.summary
+    );
+
+    // Whole: neither is.
+    let mut request = ReviewRequest::new("t", files);
+    request.sources = std::sync::Arc::new(
+        [
+            ("src/budget.rs".to_owned(), rust.clone()),
+            ("app/db.py".to_owned(), python.to_owned()),
+        ]
+        .into(),
+    );
+    let whole = BuiltinReviewer.review(&request).await.unwrap();
+    assert!(whole.findings.is_empty(), "{:?}", whole.findings);
+    assert!(
+        whole.summary.contains("(every one parsed whole)"),
+        "{}",
+        whole.summary
+    );
+
+    // A file that could not be read is checked by its lines, and the summary says so.
+    request.sources = std::sync::Arc::new([("src/budget.rs".to_owned(), rust)].into());
+    let partly = BuiltinReviewer.review(&request).await.unwrap();
+    assert_eq!(partly.findings.len(), 1);
+    assert_eq!(partly.findings[0].path, "app/db.py");
+    assert!(
+        partly
+            .summary
+            .contains("(1 parsed whole, 1 by their lines alone)"),
+        "{}",
+        partly.summary
+    );
+}

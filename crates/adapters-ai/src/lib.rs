@@ -12,6 +12,7 @@ pub mod openai;
 mod prompt;
 pub mod rules;
 pub mod sentry;
+pub mod syntax;
 
 pub use anthropic::{AnthropicConfig, AnthropicReviewer};
 pub use builtin::BuiltinReviewer;

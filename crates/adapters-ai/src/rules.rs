@@ -206,6 +206,9 @@ pub struct Line<'a> {
     pub language: Language,
     /// In test, example or bench code (by path, or by the code around it).
     pub test_code: bool,
+    /// Wholly inside a comment or a string that spans lines (a docstring, a block comment): no
+    /// rule of code applies, though a secret or a conflict marker is still one.
+    pub in_text: bool,
     pub text: &'a str,
     /// Up to a few lines just above it in the new file, nearest last.
     pub above: &'a [&'a str],

@@ -6,6 +6,7 @@ fn at(path: &str, text: &str) -> Option<&'static str> {
     check(&Line {
         language: Language::of(path),
         test_code: is_test_path(path),
+        in_text: false,
         text,
         above: &[],
     })

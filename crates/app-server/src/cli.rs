@@ -171,6 +171,26 @@ pub async fn send(
     })
 }
 
+/// The reviewed files as they are in the working tree, paths taken relative to the current
+/// directory (where `git diff` was run): what the workers read at the head commit. A file that is
+/// missing, larger than [`domain::review::MAX_SOURCE_BYTES`] or not UTF-8 is reviewed by its lines.
+fn working_tree_sources(plan: &domain::review::budget::Plan) -> domain::review::Sources {
+    let sources = plan
+        .chunks
+        .iter()
+        .flatten()
+        .map(domain::review::diff::FileDiff::path)
+        .filter_map(|path| {
+            let bytes = std::fs::read(path).ok()?;
+            (bytes.len() <= domain::review::MAX_SOURCE_BYTES)
+                .then(|| String::from_utf8(bytes).ok())
+                .flatten()
+                .map(|text| (path.to_owned(), text))
+        })
+        .collect();
+    std::sync::Arc::new(sources)
+}
+
 /// `app-server review`: the configured reviewer's review of a local diff, as text.
 pub async fn review(
     diff: &Path,
@@ -189,7 +209,10 @@ pub async fn review(
     // The same budgeting as the workers: large diffs are reviewed in parts, and what is left out is
     // named.
     let plan = domain::review::budget::plan(files, budget.fitting(reviewer.context_tokens().await));
-    let template = ReviewRequest::new(diff.display().to_string(), Vec::new());
+    let mut template = ReviewRequest::new(diff.display().to_string(), Vec::new());
+    if reviewer.reads_sources() {
+        template.sources = working_tree_sources(&plan);
+    }
     let draft =
         domain::review::service::review_in_chunks(reviewer.as_ref(), &template, &plan).await?;
     let mut out = String::new();

@@ -466,3 +466,43 @@ async fn graph_backfill_indexes_merged_pull_requests_and_goes_on_where_it_stoppe
         "each merged pull request's files asked for once"
     );
 }
+
+#[test]
+fn review_reads_the_working_tree_s_files_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("src")).unwrap();
+    let mut source = String::from("pub fn f() {}\n\n#[cfg(test)]\nmod tests {\n");
+    for i in 0..30 {
+        source.push_str(&format!("    fn h{i}() {{}}\n"));
+    }
+    source.push_str("    fn t() {\n        g().unwrap();\n    }\n}\n");
+    let line = source.lines().count() - 2;
+    std::fs::write(dir.path().join("src/lib.rs"), &source).unwrap();
+    let diff = format!(
+        "diff --git a/src/lib.rs b/src/lib.rs\n--- a/src/lib.rs\n+++ b/src/lib.rs\n\
+         @@ -{0},2 +{0},3 @@ fn h29() {{}}\n     fn t() {{\n+        g().unwrap();\n     }}\n",
+        line - 1
+    );
+    std::fs::write(dir.path().join("change.diff"), &diff).unwrap();
+    let out = app_server(dir.path(), &["review", "--diff", "change.diff"], &[])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    // The module opens 30 lines above the hunk: only the whole file shows the line is test code.
+    assert!(
+        text.contains(
+            "1 file(s) (every one parsed whole) and 1 added line(s): 0 critical, 0 warning(s)"
+        ),
+        "{text}"
+    );
+
+    // Without the file (another directory), its lines alone: the `unwrap()` is flagged.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("change.diff"), &diff).unwrap();
+    let out = app_server(elsewhere.path(), &["review", "--diff", "change.diff"], &[])
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert!(text.contains("(rule `rust-unwrap`)"), "{text}");
+}

@@ -216,7 +216,7 @@ pub fn check(line: &Line<'_>) -> Option<&'static Rule> {
     let id = secret(line)
         .or_else(|| conflict(line))
         .or_else(|| {
-            (!is_comment(line.language, line.text))
+            (!line.in_text && !is_comment(line.language, line.text))
                 .then(|| code(line))
                 .flatten()
         })

@@ -47,6 +47,10 @@ impl Reviewer for ParallelAgents {
         self.inner.context_tokens().await
     }
 
+    fn reads_sources(&self) -> bool {
+        self.inner.reads_sources()
+    }
+
     async fn write(
         &self,
         instruction: &str,

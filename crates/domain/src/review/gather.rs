@@ -11,11 +11,11 @@ use crate::review::config::RepoConfig;
 use crate::review::context::{
     INSTRUCTION_FILES, MAX_CONTEXT_CHARS, linked_issue_numbers, truncate,
 };
-use crate::review::diff::{FileDiff, LineMap, from_changed_file};
+use crate::review::diff::{FileDiff, FileStatus, LineMap, from_changed_file};
 use crate::review::prepare::{History, Target};
 use crate::review::service::{ReviewPullRequest, Stop, short, stop};
 use crate::review::sources::Sourced;
-use crate::review::{LinkedIssue, ReviewRequest};
+use crate::review::{LinkedIssue, MAX_SOURCE_BYTES, ReviewRequest, Sources};
 
 /// Paths the knowledge graph is asked about, at most (a pull request's first ones).
 const CONTEXT_PATHS: usize = 200;
@@ -23,6 +23,9 @@ const CONTEXT_PATHS: usize = 200;
 const CONTEXT_EXPERTS: usize = 3;
 /// Related pull requests named in a review, at most.
 const CONTEXT_RELATED: usize = 5;
+
+/// Files read at once for a reviewer that reads them whole.
+const SOURCE_READS: usize = 8;
 
 /// GitHub's compare lists at most this many files; a longer increment is reviewed whole.
 const COMPARE_FILE_LIMIT: usize = 300;
@@ -124,6 +127,9 @@ impl ReviewPullRequest {
             let why = config.path_excluded(f.path()).unwrap_or_default();
             (f.path().to_owned(), why.to_owned())
         }));
+        if self.reviewer.reads_sources() {
+            request.sources = self.read_sources(target, &plan).await;
+        }
         Ok(Gathered {
             scope,
             lines,
@@ -209,6 +215,51 @@ impl ReviewPullRequest {
             }
         };
         Ok((ReviewScope::full(&note), pr_files))
+    }
+
+    /// The reviewed files' content at the head commit (see [`ReviewRequest::sources`]), read
+    /// [`SOURCE_READS`] at a time, for a reviewer that reads them whole.
+    async fn read_sources(&self, target: &Target, plan: &Plan) -> Sources {
+        let mut paths: Vec<&str> = plan
+            .chunks
+            .iter()
+            .flatten()
+            .filter(|f| f.status != FileStatus::Deleted)
+            .map(FileDiff::path)
+            .collect();
+        paths.sort_unstable();
+        paths.dedup();
+        let mut sources = std::collections::BTreeMap::new();
+        for chunk in paths.chunks(SOURCE_READS) {
+            let read =
+                futures_util::future::join_all(chunk.iter().map(|p| self.read_source(target, p)))
+                    .await;
+            sources.extend(
+                chunk
+                    .iter()
+                    .zip(read)
+                    .filter_map(|(path, text)| Some(((*path).to_owned(), text?))),
+            );
+        }
+        std::sync::Arc::new(sources)
+    }
+
+    /// One file's text at the head commit; `None` when it cannot be read (then its lines are
+    /// reviewed alone), is larger than [`MAX_SOURCE_BYTES`] or is not UTF-8.
+    async fn read_source(&self, target: &Target, path: &str) -> Option<String> {
+        let file = self
+            .code_host
+            .file_content(
+                target.token.clone(),
+                &target.repo,
+                path,
+                target.pr.head_sha.as_str(),
+            )
+            .await
+            .ok()?;
+        (file.bytes.len() <= MAX_SOURCE_BYTES)
+            .then(|| String::from_utf8(file.bytes).ok())
+            .flatten()
     }
 
     /// The issues the description links, as far as they can be read.

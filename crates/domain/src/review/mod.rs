@@ -27,8 +27,8 @@ pub mod walkthrough;
 pub use codehost::CodeHost;
 pub use controls::{MonthUsage, PriceTable, RepoDefaults, ReviewControls, UsageStore};
 pub use model::{
-    Category, Finding, Focus, LinkedIssue, ReviewDraft, ReviewError, ReviewRequest, Reviewer,
-    Severity, Usage,
+    Category, Finding, Focus, LinkedIssue, MAX_SOURCE_BYTES, ReviewDraft, ReviewError,
+    ReviewRequest, Reviewer, Severity, Sources, Usage,
 };
 pub use ports::{FallbackToken, RepositoryTokens};
 pub use prepare::PROBE_BODY;

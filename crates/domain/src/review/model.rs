@@ -127,7 +127,17 @@ pub struct ReviewRequest {
     pub tickets: Vec<Ticket>,
     /// Unresolved production errors (Sentry) in the changed files. Outside text: untrusted.
     pub errors: Vec<FileErrors>,
+    /// The reviewed files' whole content at the head commit, by path, for a reviewer that reads
+    /// whole files ([`Reviewer::reads_sources`]). A file missing here could not be read (too large,
+    /// not text, or the code host did not give it): its lines are reviewed alone.
+    pub sources: Sources,
 }
+
+/// Files' content by path (shared by every chunk of a review, never copied).
+pub type Sources = std::sync::Arc<std::collections::BTreeMap<String, String>>;
+
+/// A file larger than this is not read whole for a reviewer.
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
 
 impl ReviewRequest {
     pub fn new(title: impl Into<String>, files: Vec<FileDiff>) -> Self {
@@ -276,6 +286,12 @@ pub trait Reviewer: Send + Sync {
     /// split anyway).
     async fn context_tokens(&self) -> Option<usize> {
         None
+    }
+
+    /// Whether it reads the reviewed files whole ([`ReviewRequest::sources`]); they are fetched
+    /// only for a reviewer that does.
+    fn reads_sources(&self) -> bool {
+        false
     }
 
     /// A model's prose, in Markdown, for `instruction` about the pull request in `request`

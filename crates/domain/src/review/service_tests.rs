@@ -123,6 +123,7 @@ fn no_context(host: &mut MockCodeHost) {
 fn reviewer(findings: Vec<Finding>) -> MockReviewer {
     let mut reviewer = MockReviewer::new();
     reviewer.expect_context_tokens().return_const(None);
+    reviewer.expect_reads_sources().return_const(false);
     reviewer.expect_name().return_const("builtin".to_owned());
     reviewer.expect_review().returning(move |_| {
         Ok(ReviewDraft {
@@ -274,6 +275,7 @@ async fn linked_issues_and_the_base_branch_instructions_reach_the_reviewer() {
         .returning(|_, _, _, _| Ok(posted(1)));
     let mut model = MockReviewer::new();
     model.expect_context_tokens().return_const(None);
+    model.expect_reads_sources().return_const(false);
     model.expect_name().return_const("anthropic".to_owned());
     model
         .expect_review()
@@ -370,6 +372,7 @@ async fn after_a_force_push_the_whole_pull_request_is_reviewed_again() {
         .returning(|_, _, _, _| Ok(posted(9)));
     let mut model = MockReviewer::new();
     model.expect_context_tokens().return_const(None);
+    model.expect_reads_sources().return_const(false);
     model.expect_name().return_const("builtin".to_owned());
     model
         .expect_review()
@@ -512,6 +515,7 @@ async fn review_with_graph(
     let seen = asked.clone();
     let mut model = MockReviewer::new();
     model.expect_context_tokens().return_const(None);
+    model.expect_reads_sources().return_const(false);
     model.expect_name().return_const("openai".to_owned());
     model.expect_review().returning(move |request| {
         seen.lock().unwrap().push(request.clone());
@@ -599,4 +603,49 @@ async fn a_failing_graph_never_fails_the_review_and_the_body_says_so() {
         review.body
     );
     assert!(request.knowledge.is_none());
+}
+
+/// A reviewer that reads whole files gets each reviewed file as it is at the head commit; one the
+/// code host cannot give is left out (its lines are reviewed alone), and the review goes on.
+#[tokio::test]
+async fn a_reviewer_that_reads_whole_files_gets_them_at_the_head_commit() {
+    let mut host = MockCodeHost::new();
+    host.expect_pull_request()
+        .returning(|_, _, _| Ok(pr("dev", "")));
+    host.expect_token_owner()
+        .returning(|_| Ok(Some("nectr-bot".into())));
+    host.expect_reviews().returning(|_, _, _| Ok(vec![]));
+    host.expect_pull_request_files()
+        .returning(|_, _, _| Ok(vec![file("src/a.rs", PATCH), file("src/b.rs", PATCH)]));
+    host.expect_issue()
+        .returning(|_, _, n| Err(CodeHostError::NotFound(n.to_string())));
+    host.expect_file_content()
+        .returning(move |_, _, path, git_ref| match (path, git_ref) {
+            ("src/a.rs", SHA) => Ok(FileContent {
+                path: path.into(),
+                sha: "blob".into(),
+                bytes: b"fn a() {}\n".to_vec(),
+            }),
+            ("src/b.rs", SHA) => Err(CodeHostError::Transient("502".into())),
+            _ => Err(CodeHostError::NotFound(path.into())),
+        });
+    host.expect_post_review()
+        .returning(|_, _, _, _| Ok(posted(1)));
+    let mut model = MockReviewer::new();
+    model.expect_context_tokens().return_const(None);
+    model.expect_reads_sources().return_const(true);
+    model.expect_name().return_const("builtin".to_owned());
+    model
+        .expect_review()
+        .times(1)
+        .withf(|request| {
+            request.sources.len() == 1
+                && request.sources.get("src/a.rs").map(String::as_str) == Some("fn a() {}\n")
+        })
+        .returning(|_| Ok(ReviewDraft::default()));
+    let handler = handler(Arc::new(host), Arc::new(model));
+    assert!(matches!(
+        handler.handle(&job()).await,
+        JobResult::Completed { .. }
+    ));
 }
