@@ -7,6 +7,10 @@
 //! - over HTTP: the same through the GitHub adapter against a local fake GitHub (wiremock), paging
 //!   the changed files 100 at a time as GitHub does.
 //!
+//! And the built-in reviewer on a 100-file pull request (Rust, Python, TypeScript and Go files of
+//! 400 lines, 30 added lines each), reading every file whole with tree-sitter, against the same
+//! review by the changed lines alone (target: under 100 ms).
+//!
 //! Env: `BENCH_RUNS` (default 5; the median is printed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -237,6 +241,8 @@ async fn main() {
         );
     }
 
+    builtin_whole_files(runs).await;
+
     // Diff parser: a 3,000-file diff, parsed and mapped.
     let mut diff = String::new();
     for i in 0..3_000 {
@@ -261,5 +267,83 @@ async fn main() {
         "diff parser + line map: {mb:.1} MB in {:.1} ms = {:.0} MB/s",
         t * 1e3,
         mb / t
+    );
+}
+
+/// A 400-line source file in the language of `ext`, with a test block at its end.
+fn source_file(ext: &str, i: usize) -> String {
+    let mut s = String::new();
+    for n in 0..380 {
+        s.push_str(&match ext {
+            "rs" => format!("pub fn f_{i}_{n}(x: u32) -> u32 {{ x.wrapping_mul({n}) }}\n"),
+            "py" => format!("def f_{i}_{n}(x):\n    return x * {n}  # {n}\n"),
+            "ts" => format!("export function f{i}_{n}(x: number): number {{ return x * {n}; }}\n"),
+            _ => format!("func F{i}_{n}(x int) int {{ return x * {n} }}\n"),
+        });
+    }
+    s.push_str(match ext {
+        "rs" => "#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { super::f(1).unwrap(); }\n}\n",
+        "py" => "def test_f():\n    print(f_0_0(1))\n",
+        "ts" => "describe('f', () => {\n  it('works', () => { console.log(1); });\n});\n",
+        _ => "func TestF(t *testing.T) {\n\tt.Skip()\n}\n",
+    });
+    s
+}
+
+/// The built-in reviewer on 100 files read whole, against the same files by their lines alone:
+/// changed at lines 101–130, and (the most parsing) at their end.
+async fn builtin_whole_files(runs: usize) {
+    for (at, lines) in [(Some(100), "101-130"), (None, "their end")] {
+        builtin_at(runs, at, lines).await;
+    }
+}
+
+async fn builtin_at(runs: usize, at: Option<usize>, where_: &str) {
+    use adapters_ai::BuiltinReviewer;
+    let exts = ["rs", "py", "ts", "go"];
+    let mut diff = String::new();
+    let mut sources = std::collections::BTreeMap::new();
+    for i in 0..100 {
+        let ext = exts[i % exts.len()];
+        let path = format!("src/m{}/file_{i}.{ext}", i % 10);
+        let source = source_file(ext, i);
+        let lines: Vec<&str> = source.lines().collect();
+        let at = at.unwrap_or(lines.len() - 32);
+        diff.push_str(&format!(
+            "diff --git a/{path} b/{path}\n--- a/{path}\n+++ b/{path}\n@@ -{at},0 +{},30 @@\n",
+            at + 1
+        ));
+        for line in &lines[at..at + 30] {
+            diff.push_str(&format!("+{line}\n"));
+        }
+        sources.insert(path, source);
+    }
+    let alone = ReviewRequest::new("bench", parse(&diff));
+    let mut whole = alone.clone();
+    whole.sources = Arc::new(sources);
+    let bytes: usize = whole.sources.values().map(String::len).sum();
+    let time = |request: ReviewRequest| async move {
+        let mut times = Vec::new();
+        for _ in 0..runs.max(3) {
+            let started = Instant::now();
+            let draft = BuiltinReviewer.review(&request).await.unwrap();
+            times.push(started.elapsed());
+            std::hint::black_box(draft);
+        }
+        median(times)
+    };
+    let lines_only = time(alone).await;
+    let parsed = time(whole).await;
+    println!(
+        "built-in reviewer, 100 files ({:.1} MB read whole) changed at lines {where_}: {:.1} ms parsed whole, {:.1} ms by lines alone ({:.1}x); target under 100 ms: {}",
+        bytes as f64 / 1e6,
+        parsed.as_secs_f64() * 1e3,
+        lines_only.as_secs_f64() * 1e3,
+        parsed.as_secs_f64() / lines_only.as_secs_f64().max(1e-9),
+        if parsed < Duration::from_millis(100) {
+            "met"
+        } else {
+            "NOT met"
+        },
     );
 }

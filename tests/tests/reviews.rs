@@ -437,7 +437,7 @@ async fn comments_github_refuses_move_into_the_body_and_the_rest_stay_inline(bac
     let body = last["body"].as_str().unwrap();
     assert!(
         body.contains(
-            "### Findings outside the diff\n\n- `src/config.rs:3` **warning (correctness)**: `unwrap()`/`expect()` in non-test code."
+            "### Findings outside the diff\n\n- `src/config.rs:3` **warning (correctness)**: `unwrap()` in non-test code."
         ),
         "{body}"
     );

@@ -11,11 +11,14 @@ use domain::review::{
     Category, Finding, ReviewDraft, ReviewError, ReviewRequest, Reviewer, Severity,
 };
 
-use crate::rules::{self, Language, Line, Rule, is_test_path};
+use crate::rules::{self, Language, Line, Rule, is_script_path, is_test_path};
 use crate::syntax::{self, FileSyntax};
 
 /// A new file with more added lines than this is worth a note.
 const LARGE_FILE_LINES: usize = 1000;
+
+/// Threads a review's files are parsed on, at most.
+const PARSE_THREADS: usize = 4;
 
 /// Lines above an added line a rule may look at (a length check above an `unwrap()`).
 const LINES_ABOVE: usize = 3;
@@ -63,6 +66,7 @@ impl BuiltinReviewer {
         let path = file.path();
         let language = Language::of(path);
         let test_path = is_test_path(path);
+        let script = is_script_path(path);
         let rules: Vec<ForbidRule> = rules
             .iter()
             .filter(|r| r.applies_to(path))
@@ -86,6 +90,8 @@ impl BuiltinReviewer {
                         language,
                         test_code: test_path || in_test || syntax.is_some_and(|s| s.is_test(n)),
                         in_text: syntax.is_some_and(|s| s.is_text(n)),
+                        own_unwrap: syntax.is_some_and(|s| s.defines_unwrap),
+                        script: script || syntax.is_some_and(|s| s.is_script(n)),
                         text: &line.text,
                         above: &above,
                     };
@@ -149,16 +155,22 @@ impl Reviewer for BuiltinReviewer {
         true
     }
 
+    /// Parsing is CPU work: it runs off the async workers, its files spread over the cores.
     async fn review(&self, request: &ReviewRequest) -> Result<ReviewDraft, ReviewError> {
+        let (reviewer, request) = (self.clone(), request.clone());
+        tokio::task::spawn_blocking(move || reviewer.review_now(&request))
+            .await
+            .map_err(|e| ReviewError::Permanent(format!("the built-in checks stopped: {e}")))
+    }
+}
+
+impl BuiltinReviewer {
+    fn review_now(&self, request: &ReviewRequest) -> ReviewDraft {
+        let syntaxes = parse_all(request);
+        let parsed = syntaxes.iter().flatten().count();
         let mut findings = Vec::new();
-        let mut parsed = 0;
         // The plan classified the files already: every one is for a reviewer to read.
-        for file in &request.files {
-            let syntax = request
-                .sources
-                .get(file.path())
-                .and_then(|source| syntax::parse(file.path(), source));
-            parsed += usize::from(syntax.is_some());
+        for (file, syntax) in request.files.iter().zip(&syntaxes) {
             self.check_file(file, syntax.as_ref(), &request.rules, &mut findings);
         }
         // As one of the parallel agents, it reports its focus only.
@@ -180,12 +192,44 @@ impl Reviewer for BuiltinReviewer {
             count(Severity::Warning),
             count(Severity::Info),
         );
-        Ok(ReviewDraft {
+        ReviewDraft {
             summary,
             findings,
             ..ReviewDraft::default()
-        })
+        }
     }
+}
+
+/// Each file's parse around its added lines (`None` where it has no source or cannot be parsed),
+/// in the order of `request.files`, the files shared out among up to [`PARSE_THREADS`] threads.
+fn parse_all(request: &ReviewRequest) -> Vec<Option<FileSyntax>> {
+    let parse = |file: &FileDiff| {
+        let source = request.sources.get(file.path())?;
+        let added: Vec<u32> = file.added_lines().filter_map(|l| l.new_no).collect();
+        syntax::parse(file.path(), source, &added)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(PARSE_THREADS);
+    if request.sources.is_empty() || threads < 2 || request.files.len() < 2 {
+        return request.files.iter().map(parse).collect();
+    }
+    let share = request.files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = request
+            .files
+            .chunks(share)
+            .map(|files| {
+                let part = scope.spawn(move || files.iter().map(parse).collect::<Vec<_>>());
+                (files.len(), part)
+            })
+            .collect();
+        // A parse that panicked (a bug) leaves its files to be checked by their lines.
+        parts
+            .into_iter()
+            .flat_map(|(len, part)| part.join().unwrap_or_else(|_| vec![None; len]))
+            .collect()
+    })
 }
 
 #[cfg(test)]

@@ -344,3 +344,31 @@ async fn whole_files_tell_test_code_and_docstrings_wherever_they_open() {
         partly.summary
     );
 }
+
+/// A type's own `unwrap` (ripgrep's `GramQuery::unwrap`): in a file that defines one, an
+/// `.unwrap()` may be it, so it is not flagged when the file is read whole.
+#[tokio::test]
+async fn a_file_defining_its_own_unwrap_is_not_flagged_for_calling_it() {
+    let source = "impl GramQuery {\n    fn unwrap(self) -> GramQuery {\n        self\n    }\n\n    fn intersect(&mut self, q2: GramQuery) {\n        let q2 = q2.unwrap();\n    }\n}\n";
+    let diff = "diff --git a/src/literal.rs b/src/literal.rs\n--- a/src/literal.rs\n+++ b/src/literal.rs\n@@ -6,2 +6,3 @@ impl GramQuery {\n     fn intersect(&mut self, q2: GramQuery) {\n+        let q2 = q2.unwrap();\n     }\n";
+    let mut request = ReviewRequest::new("t", parse(diff));
+    assert_eq!(
+        BuiltinReviewer
+            .review(&request)
+            .await
+            .unwrap()
+            .findings
+            .len(),
+        1
+    );
+    request.sources =
+        std::sync::Arc::new([("src/literal.rs".to_owned(), source.to_owned())].into());
+    assert!(
+        BuiltinReviewer
+            .review(&request)
+            .await
+            .unwrap()
+            .findings
+            .is_empty()
+    );
+}

@@ -97,8 +97,8 @@ pub const RULES: &[Rule] = &[
         id: "skipped-test",
         category: Category::Correctness,
         severity: Severity::Info,
-        title: "Test skipped",
-        why: "A test is being skipped or ignored. Say why next to it, or track re-enabling it in an issue.",
+        title: "Test skipped without a reason",
+        why: "A test is being skipped or ignored with no reason given. Say why (`#[ignore = \"…\"]`, `skip(reason=…)`, `t.Skip(\"…\")`), or track re-enabling it in an issue.",
     },
     Rule {
         id: "debug-leftover",
@@ -111,8 +111,8 @@ pub const RULES: &[Rule] = &[
         id: "rust-unwrap",
         category: Category::Correctness,
         severity: Severity::Warning,
-        title: "`unwrap()`/`expect()` in non-test code",
-        why: "This panics on the error path. Propagate the error with `?` or handle it, unless the invariant truly cannot fail (then say why in the message).",
+        title: "`unwrap()` in non-test code",
+        why: "This panics on the error path. Propagate the error with `?` or handle it; where the invariant truly cannot fail, say why with `expect(\"…\")`.",
     },
     Rule {
         id: "todo",
@@ -200,6 +200,20 @@ pub fn is_test_path(path: &str) -> bool {
         || file.contains(".spec.")
 }
 
+/// A command-line script, where output to the console is what it is for: under `bin/`,
+/// `scripts/`, `script/`, `tools/`, `tasks/` or `.github/`, or a file named `cli.*`.
+pub fn is_script_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let mut parts: Vec<&str> = lower.split('/').collect();
+    let file = parts.pop().unwrap_or("");
+    parts.iter().any(|d| {
+        matches!(
+            *d,
+            "bin" | "scripts" | "script" | "tools" | "tasks" | ".github"
+        )
+    }) || file.split('.').next() == Some("cli")
+}
+
 /// What is known of an added line besides its text.
 #[derive(Debug, Clone, Copy)]
 pub struct Line<'a> {
@@ -209,6 +223,10 @@ pub struct Line<'a> {
     /// Wholly inside a comment or a string that spans lines (a docstring, a block comment): no
     /// rule of code applies, though a secret or a conflict marker is still one.
     pub in_text: bool,
+    /// The file defines its own `unwrap`/`expect` (read whole): an `.unwrap()` may be that.
+    pub own_unwrap: bool,
+    /// In a command-line script ([`is_script_path`]), where printing is the point.
+    pub script: bool,
     pub text: &'a str,
     /// Up to a few lines just above it in the new file, nearest last.
     pub above: &'a [&'a str],

@@ -7,6 +7,8 @@ fn at(path: &str, text: &str) -> Option<&'static str> {
         language: Language::of(path),
         test_code: is_test_path(path),
         in_text: false,
+        own_unwrap: false,
+        script: is_script_path(path),
         text,
         above: &[],
     })

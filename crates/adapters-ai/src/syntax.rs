@@ -12,8 +12,11 @@
 //! - Go: a `Test*`, `Benchmark*`, `Fuzz*` or `Example*` function.
 
 use std::ops::RangeInclusive;
+use std::sync::LazyLock;
 
-use tree_sitter::{Node, Parser, Tree};
+use regex::Regex;
+
+use tree_sitter::{Node, Parser, Point, Tree};
 
 use crate::rules::Language;
 
@@ -28,6 +31,13 @@ pub struct FileSyntax {
     /// Line ranges wholly inside a comment or a string literal (their first and last lines are
     /// not: code may share them).
     pub text: Vec<RangeInclusive<u32>>,
+    /// Line ranges of a script's own code, where printing is what it is for: a Python module's
+    /// `if __name__ == "__main__":` block, or a whole JavaScript or TypeScript file that exports
+    /// nothing (an entry point, not a module).
+    pub script: Vec<RangeInclusive<u32>>,
+    /// The file defines a function or method named `unwrap` or `expect` (Rust): its own type's
+    /// `.unwrap()` may be that one, which nothing but types could tell from `Option`'s.
+    pub defines_unwrap: bool,
 }
 
 impl FileSyntax {
@@ -38,6 +48,10 @@ impl FileSyntax {
     /// Whether `line` lies inside a comment or a string, with no code of its own.
     pub fn is_text(&self, line: u32) -> bool {
         self.text.iter().any(|r| r.contains(&line))
+    }
+
+    pub fn is_script(&self, line: u32) -> bool {
+        self.script.iter().any(|r| r.contains(&line))
     }
 }
 
@@ -55,37 +69,91 @@ fn grammar(path: &str) -> Option<tree_sitter::Language> {
     })
 }
 
-/// Parses `source` as the language of `path`. `None` when nectr has no grammar for it, the file is
-/// too large, or the parse is mostly errors (then the lines are checked alone).
-pub fn parse(path: &str, source: &str) -> Option<FileSyntax> {
+/// Parses `source` as the language of `path` and tells, for each of `lines` (the added ones),
+/// whether it is test code, a script's, or inside a comment or string: only the syntax nodes
+/// around those lines are looked at, not the whole tree. `None` when nectr has no grammar for it,
+/// the file is too large, or the parse is mostly errors (then the lines are checked alone).
+pub fn parse(path: &str, source: &str, lines: &[u32]) -> Option<FileSyntax> {
     if source.len() > MAX_PARSED_BYTES {
         return None;
     }
     let grammar = grammar(path)?;
     let mut parser = Parser::new();
     parser.set_language(&grammar).ok()?;
-    let tree = parser.parse(source, None)?;
+    // What encloses a line opens above it: the file is parsed down to the line after the last one
+    // asked about, not to its end (a 400-line file changed at its top costs a fraction).
+    let last = lines.iter().max().copied().unwrap_or(0) as usize + 1;
+    let end = source
+        .match_indices('\n')
+        .nth(last.saturating_sub(1))
+        .map_or(source.len(), |(i, _)| i + 1);
+    let tree = parser.parse(&source[..end], None)?;
     if too_broken(&tree) {
         return None;
     }
     let mut syntax = FileSyntax::default();
     let language = Language::of(path);
     let bytes = source.as_bytes();
-    walk(tree.root_node(), &mut |node| {
-        if is_text_node(node.kind()) {
-            let (first, last) = lines(node);
-            if last > first + 1 {
-                syntax.text.push(first + 1..=last - 1);
+    let root = tree.root_node();
+    let source_lines: Vec<&str> = source.lines().collect();
+    for &line in lines {
+        let Some(text) = line
+            .checked_sub(1)
+            .and_then(|i| source_lines.get(i as usize))
+        else {
+            continue;
+        };
+        let column = text.len() - text.trim_start().len();
+        let at = Point::new(line as usize - 1, column);
+        let mut node = root.descendant_for_point_range(at, at);
+        while let Some(n) = node {
+            let (first, last) = lines_of(n);
+            if is_text_node(n.kind()) && first < line && line < last {
+                add(&mut syntax.text, first + 1..=last - 1);
             }
+            if language == Language::Python && is_main_block(n, bytes) {
+                add(&mut syntax.script, first..=last);
+            }
+            if is_test_node(language, n, bytes) {
+                add(&mut syntax.test, first..=last);
+            }
+            node = n.parent();
         }
-        if is_test_node(language, node, bytes) {
-            let (first, last) = lines(node);
-            syntax.test.push(first..=last);
-            return false;
-        }
-        true
-    });
+    }
+    // Read from the whole text, wherever in the file they are.
+    match language {
+        Language::Rust => syntax.defines_unwrap = DEFINES_UNWRAP.is_match(source),
+        Language::Script if !EXPORTS.is_match(source) => syntax.script.push(1..=u32::MAX),
+        _ => {}
+    }
     Some(syntax)
+}
+
+/// A function or method named `unwrap` or `expect` being defined.
+static DEFINES_UNWRAP: LazyLock<Regex> = LazyLock::new(|| regex(r"\bfn\s+(unwrap|expect)\s*[<(]"));
+
+/// A module's exports: ES (`export …` at a line's start) or CommonJS (`module.exports`, `exports.x`).
+static EXPORTS: LazyLock<Regex> =
+    LazyLock::new(|| regex(r"(?m)^\s*export\s|\bmodule\.exports\b|^\s*exports\.[A-Za-z_$]"));
+
+#[allow(clippy::expect_used)] // constant patterns, checked by the tests
+fn regex(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("valid pattern")
+}
+
+fn add(ranges: &mut Vec<RangeInclusive<u32>>, range: RangeInclusive<u32>) {
+    if !ranges.contains(&range) {
+        ranges.push(range);
+    }
+}
+
+/// `if __name__ == "__main__":`.
+fn is_main_block(node: Node<'_>, source: &[u8]) -> bool {
+    node.kind() == "if_statement"
+        && node
+            .child_by_field_name("condition")
+            .map(|c| text(c, source).replace([' ', '\''], "").replace('"', ""))
+            .is_some_and(|c| c == "__name__==__main__")
 }
 
 /// More than a tenth of the file's top-level items are errors: the grammar does not understand it.
@@ -103,33 +171,12 @@ fn too_broken(tree: &Tree) -> bool {
 }
 
 /// A node's first and last lines, 1-based.
-fn lines(node: Node<'_>) -> (u32, u32) {
+fn lines_of(node: Node<'_>) -> (u32, u32) {
     let line = |row: usize| u32::try_from(row + 1).unwrap_or(u32::MAX);
     (
         line(node.start_position().row),
         line(node.end_position().row),
     )
-}
-
-/// Visits `node` and its descendants in order; `visit` answers whether to descend.
-fn walk<'t>(node: Node<'t>, visit: &mut impl FnMut(Node<'t>) -> bool) {
-    let mut cursor = node.walk();
-    let mut descend = visit(node);
-    loop {
-        if descend && cursor.goto_first_child() {
-            descend = visit(cursor.node());
-            continue;
-        }
-        loop {
-            if cursor.goto_next_sibling() {
-                descend = visit(cursor.node());
-                break;
-            }
-            if !cursor.goto_parent() {
-                return;
-            }
-        }
-    }
 }
 
 fn is_text_node(kind: &str) -> bool {

@@ -1,6 +1,12 @@
 //! What the parser makes of files in each language.
 
-use super::parse;
+use super::FileSyntax;
+
+/// Every line of `source` asked about.
+fn parse(path: &str, source: &str) -> Option<FileSyntax> {
+    let lines: Vec<u32> = (1..=source.lines().count() as u32).collect();
+    super::parse(path, source, &lines)
+}
 
 #[test]
 fn a_rust_test_module_and_test_functions_are_test_code() {
@@ -98,4 +104,29 @@ fn unknown_languages_and_garbage_are_not_parsed() {
     assert!(parse("README.md", "# title").is_none());
     assert!(parse("src/a.rs", &")))] }}} ((( fn ".repeat(50)).is_none());
     assert!(parse("src/a.rs", &"x".repeat(super::MAX_PARSED_BYTES + 1)).is_none());
+}
+
+#[test]
+fn a_rust_file_defining_its_own_unwrap_says_so() {
+    let own = "impl Query {\n    fn unwrap(self) -> Query {\n        self\n    }\n}\n";
+    assert!(parse("src/q.rs", own).unwrap().defines_unwrap);
+    let call = "fn f(x: Option<u8>) -> u8 {\n    x.unwrap()\n}\n";
+    assert!(!parse("src/q.rs", call).unwrap().defines_unwrap);
+}
+
+#[test]
+fn a_python_main_block_and_a_script_that_exports_nothing_are_scripts() {
+    let module = "def f():\n    return 1\n\n\nif __name__ == \"__main__\":\n    print(f())\n";
+    let syntax = parse("rich/cells.py", module).unwrap();
+    assert!(!syntax.is_script(2) && syntax.is_script(6));
+    let entry = "import z from 'zod';\nconsole.log(z.string().parse('a'));\n";
+    assert!(
+        parse("packages/treeshake/a.ts", entry)
+            .unwrap()
+            .is_script(2)
+    );
+    let esm = "export function f() {\n  console.log(1);\n}\n";
+    assert!(!parse("src/f.ts", esm).unwrap().is_script(2));
+    let cjs = "function f() {\n  console.log(1);\n}\nmodule.exports = f;\n";
+    assert!(!parse("lib/f.js", cjs).unwrap().is_script(2));
 }

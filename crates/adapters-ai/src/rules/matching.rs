@@ -57,7 +57,7 @@ pattern!(
 pattern!(CONFLICT_SIDE, r"^(<{7}|>{7})( |$)");
 pattern!(CONFLICT_MIDDLE, r"^={7}$");
 pattern!(TODO, r"(//|#|/\*|--|<!--)\s*(TODO|FIXME|XXX)\b");
-pattern!(UNWRAP, r"\.(unwrap\(\)|expect\()");
+pattern!(UNWRAP, r"\.unwrap\(\)");
 pattern!(DBG, r"\bdbg!\(");
 pattern!(CONSOLE, r"\bconsole\.(log|debug)\(");
 pattern!(JS_DEBUGGER, r"^\s*debugger\s*;?\s*$");
@@ -80,7 +80,11 @@ pattern!(
     NODE_TLS_OFF,
     r#"NODE_TLS_REJECT_UNAUTHORIZED\s*=\s*["']?0\b"#
 );
-pattern!(GO_VERIFY_OFF, r"\bInsecureSkipVerify\s*:\s*true\b");
+pattern!(GO_VERIFY_OFF, r"\bInsecureSkipVerify\s*[:=]\s*true\b");
+pattern!(
+    VERIFY_OPTION,
+    r"(?i)^\s*(\}\s*)?(else\s+)?(el)?if\b.*\b(not\s+)?[a-z_.]*(verify|insecure)[a-z_]*\b"
+);
 pattern!(
     PY_SHELL_TRUE,
     r"\bsubprocess\.(run|call|check_call|check_output|Popen|getoutput|getstatusoutput)\("
@@ -143,20 +147,24 @@ pattern!(
     JS_SKIP,
     r"\b(it|describe|test|context|suite)\.skip\(|\b(xit|xdescribe|xtest)\("
 );
-pattern!(RUST_IGNORE, r"^\s*#\[ignore(\s*=.*)?\]");
-pattern!(
-    PY_SKIP,
-    r"^\s*@(pytest\.mark\.skip|unittest\.skip|pytest\.mark\.skipif|unittest\.skipIf)\b"
-);
-pattern!(GO_SKIP, r"\bt\.Skip(f|Now)?\(");
+pattern!(RUST_IGNORE, r"^\s*#\[ignore\]");
+pattern!(PY_SKIP, r"^\s*@pytest\.mark\.skip\s*(\(\s*\))?\s*$");
+pattern!(GO_SKIP, r"\bt\.(Skip|SkipNow)\(\)");
 pattern!(
     RUST_LENGTH_CHECK,
     r"\b(len\(\)\s*(==|>=|>)\s*[1-9]|!\s*[A-Za-z_][A-Za-z0-9_.]*\.is_empty\(\)|is_some\(\)|is_ok\(\))"
 );
 pattern!(
     RUST_INFALLIBLE_UNWRAP,
-    r"\.(lock|read|write)\(\)\.(unwrap\(\)|expect\()|\bfn (unwrap|expect)\b|NonZero[A-Za-z0-9]*::new\(\s*[1-9][0-9_]*[a-z0-9]*\s*\)\.unwrap\(\)"
+    r##"\.(lock|read|write)\(\)\.(unwrap\(\)|expect\()|\bfn (unwrap|expect)\b|NonZero[A-Za-z0-9]*::new\(\s*[1-9][0-9_]*[a-z0-9]*\s*\)\.unwrap\(\)|\b(Regex|RegexSet|Url|Version|Glob)::(new|parse)\(\s*(r#*)?"[^"]*"#*\s*\)\.unwrap\(\)"##
 );
+
+/// Verification turned off (`matched`) outside test code, and not as the branch of a condition on
+/// the caller's own option (`if not verify:`, `elif verify is False:`, `if insecure {`): an HTTP
+/// library implementing its `verify=False` is not turning verification off.
+fn tls_off(line: &Line<'_>, matched: bool) -> bool {
+    matched && !line.test_code && !line.above.iter().any(|a| VERIFY_OPTION.is_match(a))
+}
 
 /// Whether a line is only a comment (in the languages nectr knows).
 fn is_comment(language: Language, text: &str) -> bool {
@@ -203,6 +211,11 @@ fn is_placeholder(value: &str) -> bool {
         "redacted",
         "secret",
         "password",
+        "token",
+        "test",
+        "fake",
+        "mock",
+        "sample",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -258,6 +271,11 @@ fn secret(line: &Line<'_>) -> Option<&'static str> {
             return Some("secret-url-credentials");
         }
     }
+    // A test's fixture values (`newToken: 'refreshed-token-123'`) are not secrets; a provider's
+    // token is, wherever it is (above).
+    if line.test_code {
+        return None;
+    }
     let value = SECRET_ASSIGNMENT.captures(text)?.get(3)?.as_str();
     // A secret has digits and letters; a URL, a path or a name is not one.
     let shaped = value.bytes().any(|b| b.is_ascii_digit())
@@ -298,7 +316,10 @@ fn code(line: &Line<'_>) -> Option<&'static str> {
 
 fn python(line: &Line<'_>) -> Option<&'static str> {
     let text = line.text;
-    if !line.test_code && (PY_VERIFY_OFF.is_match(text) || PY_UNVERIFIED_CONTEXT.is_match(text)) {
+    if tls_off(
+        line,
+        PY_VERIFY_OFF.is_match(text) || PY_UNVERIFIED_CONTEXT.is_match(text),
+    ) {
         return Some("tls-verification-off");
     }
     if (PY_SHELL_TRUE.is_match(text) && text.contains("shell=True") && PY_FORMATTED.is_match(text))
@@ -315,7 +336,7 @@ fn python(line: &Line<'_>) -> Option<&'static str> {
     if !line.test_code && PDB.is_match(text) {
         return Some("debug-leftover");
     }
-    if !line.test_code && PY_PRINT.is_match(text) {
+    if !line.test_code && !line.script && PY_PRINT.is_match(text) {
         return Some("debug-leftover");
     }
     None
@@ -323,7 +344,10 @@ fn python(line: &Line<'_>) -> Option<&'static str> {
 
 fn script(line: &Line<'_>) -> Option<&'static str> {
     let text = line.text;
-    if !line.test_code && (JS_VERIFY_OFF.is_match(text) || NODE_TLS_OFF.is_match(text)) {
+    if tls_off(
+        line,
+        JS_VERIFY_OFF.is_match(text) || NODE_TLS_OFF.is_match(text),
+    ) {
         return Some("tls-verification-off");
     }
     if JS_EXEC.is_match(text) || JS_EXEC_CONCAT.is_match(text) {
@@ -338,7 +362,7 @@ fn script(line: &Line<'_>) -> Option<&'static str> {
     if line.test_code && JS_SKIP.is_match(text) {
         return Some("skipped-test");
     }
-    if JS_DEBUGGER.is_match(text) || (!line.test_code && CONSOLE.is_match(text)) {
+    if JS_DEBUGGER.is_match(text) || (!line.test_code && !line.script && CONSOLE.is_match(text)) {
         return Some("debug-leftover");
     }
     None
@@ -346,7 +370,7 @@ fn script(line: &Line<'_>) -> Option<&'static str> {
 
 fn go(line: &Line<'_>) -> Option<&'static str> {
     let text = line.text;
-    if !line.test_code && GO_VERIFY_OFF.is_match(text) {
+    if tls_off(line, GO_VERIFY_OFF.is_match(text)) {
         return Some("tls-verification-off");
     }
     if GO_SHELL.is_match(text) {
@@ -360,7 +384,7 @@ fn go(line: &Line<'_>) -> Option<&'static str> {
 
 fn rust(line: &Line<'_>) -> Option<&'static str> {
     let text = line.text;
-    if !line.test_code && RUST_VERIFY_OFF.is_match(text) {
+    if tls_off(line, RUST_VERIFY_OFF.is_match(text)) {
         return Some("tls-verification-off");
     }
     if RUST_SHELL.is_match(text) {
@@ -372,14 +396,15 @@ fn rust(line: &Line<'_>) -> Option<&'static str> {
     if DBG.is_match(text) {
         return Some("debug-leftover");
     }
-    if !line.test_code && UNWRAP.is_match(text) && !unwrap_cannot_fail(line) {
+    if !line.test_code && !line.own_unwrap && UNWRAP.is_match(text) && !unwrap_cannot_fail(line) {
         return Some("rust-unwrap");
     }
     None
 }
 
 /// An `unwrap()` whose receiver cannot fail, or is by convention unwrapped: a poisoned lock's
-/// (`lock().unwrap()`), a method of that name being defined, a non-zero literal, or an element
+/// (`lock().unwrap()`), a method of that name being defined, a non-zero literal, a constant
+/// pattern or URL parsed from a literal (`Regex::new(r"…").unwrap()`), or an element
 /// taken right under a check that it is there (`len() == 1`, `!is_empty()`, `is_some()`).
 fn unwrap_cannot_fail(line: &Line<'_>) -> bool {
     if RUST_INFALLIBLE_UNWRAP.is_match(line.text) {
