@@ -173,6 +173,16 @@ impl BuiltinReviewer {
         for (file, syntax) in request.files.iter().zip(&syntaxes) {
             self.check_file(file, syntax.as_ref(), &request.rules, &mut findings);
         }
+        // The repository's `[review] rules_off`; an id that names no rule is said in the summary.
+        findings.retain(|f| {
+            rules::rule_of(&f.body).is_none_or(|id| !request.rules_off.iter().any(|off| off == id))
+        });
+        let unknown: Vec<&str> = request
+            .rules_off
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !rules::RULES.iter().any(|r| r.id == *id))
+            .collect();
         // As one of the parallel agents, it reports its focus only.
         if let Some(focus) = request.focus {
             findings.retain(|f| focus.covers(f.category));
@@ -192,6 +202,16 @@ impl BuiltinReviewer {
             count(Severity::Warning),
             count(Severity::Info),
         );
+        let summary = match unknown.as_slice() {
+            [] => summary,
+            ids => format!(
+                "{summary} `[review] rules_off` names {}, which no rule has (see docs/reviews.md for the ids).",
+                ids.iter()
+                    .map(|id| format!("`{id}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
         ReviewDraft {
             summary,
             findings,

@@ -372,3 +372,33 @@ async fn a_file_defining_its_own_unwrap_is_not_flagged_for_calling_it() {
             .is_empty()
     );
 }
+
+/// `[review] rules_off` in `.nectr.toml`: those rules raise nothing; an id of no rule is said.
+#[tokio::test]
+async fn rules_a_repository_turned_off_raise_nothing() {
+    let diff = added(
+        "src/a.rs",
+        &["let v = parse().unwrap();", "// TODO: cache it"],
+    );
+    let mut request = ReviewRequest::new("t", parse(&diff));
+    assert_eq!(
+        BuiltinReviewer
+            .review(&request)
+            .await
+            .unwrap()
+            .findings
+            .len(),
+        2
+    );
+    request.rules_off = vec!["rust-unwrap".into(), "no-such-rule".into()];
+    let draft = BuiltinReviewer.review(&request).await.unwrap();
+    assert_eq!(draft.findings.len(), 1);
+    assert!(draft.findings[0].body.ends_with("(rule `todo`)"));
+    assert!(
+        draft
+            .summary
+            .contains("`[review] rules_off` names `no-such-rule`, which no rule has"),
+        "{}",
+        draft.summary
+    );
+}

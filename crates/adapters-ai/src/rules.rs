@@ -142,6 +142,11 @@ pub fn rule(id: &str) -> &'static Rule {
         .expect("a rule of the catalogue")
 }
 
+/// The id of the rule a built-in finding names (its body ends with ``(rule `id`)``).
+pub fn rule_of(body: &str) -> Option<&str> {
+    body.rsplit_once("(rule `")?.1.strip_suffix("`)")
+}
+
 /// A file's language, by its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {

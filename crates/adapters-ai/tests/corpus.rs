@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use adapters_ai::BuiltinReviewer;
-use adapters_ai::rules::RULES;
+use adapters_ai::rules::{RULES, rule_of};
 use domain::review::diff::{LineKind, parse};
 use domain::review::{ReviewRequest, Reviewer};
 
@@ -46,11 +46,6 @@ fn diffs(kind: &str) -> Vec<(String, String, ReviewRequest)> {
         .collect();
     files.sort_by(|a, b| a.0.cmp(&b.0));
     files
-}
-
-/// The rule a finding names (its body ends with "(rule `id`)").
-fn rule_of(body: &str) -> Option<&str> {
-    body.rsplit_once("(rule `")?.1.strip_suffix("`)")
 }
 
 #[tokio::test]

@@ -68,6 +68,8 @@ pub struct RepoConfig {
     pub categories: Vec<Category>,
     /// `[review] max_findings`: the most findings posted (the most severe first).
     pub max_findings: Option<usize>,
+    /// `[review] rules_off`: the built-in reviewer's rules (by id, such as `rust-unwrap`) not run.
+    pub rules_off: Vec<String>,
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
     /// `[paths]` as written, for the review body.
@@ -104,6 +106,7 @@ impl Default for RepoConfig {
                 Category::Maintainability,
             ],
             max_findings: None,
+            rules_off: Vec::new(),
             include: None,
             exclude: None,
             include_globs: Vec::new(),
@@ -316,6 +319,7 @@ impl RepoConfig {
             "min_severity",
             "categories",
             "max_findings",
+            "rules_off",
         ]);
         config.enabled = s.bool("enabled", true);
         config.drafts = s.bool("drafts", false);
@@ -367,6 +371,7 @@ impl RepoConfig {
         config.max_findings = s
             .count("max_findings")
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX));
+        config.rules_off = s.strings("rules_off").unwrap_or_default();
 
         let paths = section("paths", &mut warnings);
         let mut s = Section {

@@ -26,6 +26,7 @@ drafts = true
 min_severity = "warning"
 categories = { maintainability = false }
 max_findings = 5
+rules_off = ["rust-unwrap", "todo"]
 [paths]
 include = ["src/**"]
 exclude = ["src/generated/**"]
@@ -50,6 +51,7 @@ monthly_usd = 25
     );
     assert!(!c.categories.contains(&Category::Maintainability));
     assert_eq!(c.max_findings, Some(5));
+    assert_eq!(c.rules_off, ["rust-unwrap", "todo"]);
     assert_eq!(
         c.path_excluded("src/generated/a.rs"),
         Some("excluded by paths.exclude (.nectr.toml)")

@@ -116,6 +116,7 @@ impl ReviewPullRequest {
                 ReviewScope::Full { .. } => None,
             },
             knowledge: context.prompt(),
+            rules_off: config.rules_off.clone(),
             ..ReviewRequest::default()
         };
         sourced.fill(&mut request);

@@ -123,6 +123,8 @@ pub struct ReviewRequest {
     pub memory: Option<String>,
     /// The repository's active `forbid` rules, which the built-in reviewer checks on added lines.
     pub rules: Vec<ForbidRule>,
+    /// The built-in reviewer's rules the repository turned off (`[review] rules_off`), by id.
+    pub rules_off: Vec<String>,
     /// The tickets (Linear issues) the pull request refers to. Outside text: untrusted.
     pub tickets: Vec<Ticket>,
     /// Unresolved production errors (Sentry) in the changed files. Outside text: untrusted.
