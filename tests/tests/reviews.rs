@@ -322,9 +322,9 @@ async fn a_three_thousand_file_pull_request_is_reviewed_in_parts_naming_what_was
     assert!(body.contains(&format!("### Not reviewed ({left_out} files)")));
     assert!(body.contains("- over the review budget (3 requests of 20000 tokens): `src/gen/"));
     assert!(body.contains("- lock file: `Cargo.lock`"));
-    assert!(
-        body.contains("- no diff to review (binary, or too large for GitHub to show): `logo.png`")
-    );
+    assert!(body.contains(
+        "- no diff to review (empty, binary, or too large for GitHub to show): `logo.png`"
+    ));
     let comments = review["comments"].as_array().unwrap();
     assert_eq!(comments.len(), 1, "the larger file with the key came first");
     assert_eq!(

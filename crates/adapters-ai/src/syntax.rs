@@ -80,14 +80,15 @@ pub fn parse(path: &str, source: &str, lines: &[u32]) -> Option<FileSyntax> {
     let grammar = grammar(path)?;
     let mut parser = Parser::new();
     parser.set_language(&grammar).ok()?;
-    // What encloses a line opens above it: the file is parsed down to the line after the last one
-    // asked about, not to its end (a 400-line file changed at its top costs a fraction).
-    let last = lines.iter().max().copied().unwrap_or(0) as usize + 1;
-    let end = source
-        .match_indices('\n')
-        .nth(last.saturating_sub(1))
-        .map_or(source.len(), |(i, _)| i + 1);
-    let tree = parser.parse(&source[..end], None)?;
+    // What encloses a line opens above it: the file is parsed down to the first top-level line after
+    // the last one asked about, not to its end (a 400-line file changed at its top costs a
+    // fraction). Cut inside a construct after all (an error in the tree), it is parsed whole.
+    let last = lines.iter().max().copied().unwrap_or(0) as usize;
+    let end = cut_after(source, last);
+    let mut tree = parser.parse(&source[..end], None)?;
+    if end < source.len() && tree.root_node().has_error() {
+        tree = parser.parse(source, None)?;
+    }
     if too_broken(&tree) {
         return None;
     }
@@ -145,6 +146,22 @@ fn add(ranges: &mut Vec<RangeInclusive<u32>>, range: RangeInclusive<u32>) {
     if !ranges.contains(&range) {
         ranges.push(range);
     }
+}
+
+/// Where to stop parsing for lines up to `last` (1-based): the start of the first line after it that
+/// begins a new top-level item (at column 0, not closing or continuing something), else the end.
+fn cut_after(source: &str, last: usize) -> usize {
+    let mut offset = 0;
+    for (i, line) in source.split_inclusive('\n').enumerate() {
+        let starts_item = line.chars().next().is_some_and(|c| {
+            !c.is_whitespace() && !matches!(c, '}' | ')' | ']' | '*' | '"' | '\'' | '`' | '/')
+        });
+        if i >= last && starts_item {
+            return offset;
+        }
+        offset += line.len();
+    }
+    source.len()
 }
 
 /// `if __name__ == "__main__":`.

@@ -130,3 +130,14 @@ fn a_python_main_block_and_a_script_that_exports_nothing_are_scripts() {
     let cjs = "function f() {\n  console.log(1);\n}\nmodule.exports = f;\n";
     assert!(!parse("lib/f.js", cjs).unwrap().is_script(2));
 }
+
+/// Parsing stops at the first top-level line after the changed ones, unless that cuts a construct
+/// open: a line inside a block comment that closes further down is still known to be in it.
+#[test]
+fn a_comment_closing_below_the_changed_line_is_still_a_comment() {
+    let source = "export interface Hooks {\n\t/**\n\tExample:\n\n\tconsole.log(request);\n\n\tconsole.log(response);\n\treturn response;\n\t*/\n\tbeforeRequest: Hook[];\n}\n\nexport const x = 1;\n";
+    let syntax = super::parse("source/types/hooks.ts", source, &[5]).unwrap();
+    assert!(syntax.is_text(5));
+    let module = "/*\nconsole.log(1);\nExample\nmore\n*/\nexport const y = 2;\n";
+    assert!(super::parse("src/y.ts", module, &[2]).unwrap().is_text(2));
+}

@@ -159,12 +159,16 @@ pub fn plan(files: Vec<FileDiff>, budget: Budget) -> Plan {
         }
         if file.hunks.is_empty() {
             // A rename without changes has nothing to review; anything else had no patch to show.
-            if file.status != FileStatus::Renamed {
-                plan.not_covered.push((
-                    file.path().to_owned(),
-                    "no diff to review (binary, or too large for GitHub to show)".to_owned(),
-                ));
-            }
+            // GitHub lists a new empty file as it lists a new binary one: no patch, no changes.
+            let why = match file.status {
+                FileStatus::Renamed => None,
+                FileStatus::Added => {
+                    Some("no diff to review (empty, binary, or too large for GitHub to show)")
+                }
+                _ => Some("no diff to review (binary, or too large for GitHub to show)"),
+            };
+            plan.not_covered
+                .extend(why.map(|why| (file.path().to_owned(), why.to_owned())));
             continue;
         }
         let tokens = estimate_tokens(&file);
@@ -327,7 +331,8 @@ mod tests {
 diff --git a/gone.rs b/gone.rs\ndeleted file mode 100644\n--- a/gone.rs\n+++ /dev/null\n@@ -1 +0,0 @@\n-x\n\
 diff --git a/logo.png b/logo.png\nBinary files a/logo.png and b/logo.png differ\n\
 diff --git a/a.rs b/b.rs\nsimilarity index 100%\nrename from a.rs\nrename to b.rs\n\
-diff --git a/big.rs b/big.rs\n";
+diff --git a/big.rs b/big.rs\n\
+diff --git a/empty.py b/empty.py\nnew file mode 100644\n--- /dev/null\n+++ b/empty.py\n";
         let plan = plan(parse(diff), Budget::default());
         assert!(plan.chunks.is_empty());
         let named: Vec<(&str, &str)> = plan
@@ -344,6 +349,11 @@ diff --git a/big.rs b/big.rs\n";
                 (
                     "big.rs",
                     "no diff to review (binary, or too large for GitHub to show)"
+                ),
+                // A new file without a patch may be empty: not said to be binary or too large.
+                (
+                    "empty.py",
+                    "no diff to review (empty, binary, or too large for GitHub to show)"
                 ),
             ]
         );
