@@ -39,10 +39,17 @@ bench-ingest:
 bench-queue:
     NECTR_TEST_POSTGRES_URL="${NECTR_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}" cargo bench -p nectr-tests --bench queue
 
-# Review pipeline time with an instantly answering reviewer (100 / 1,000 / 3,000 files), and the diff
+# Review pipeline time with an instantly answering reviewer (100 / 1,000 / 3,000 files), the built-in
+# reviewer reading 100 files whole (tree-sitter) against the same by their lines, and the diff
 # parser's throughput.
 bench-review:
     cargo bench -p nectr-tests --bench review
+
+# The built-in reviewer over the last 100 commits of each git repository given (paths to their git
+# directories, bare or not): every finding, and the findings per 1,000 added lines, to judge by hand.
+review-real *REPOS:
+    cargo build -p app-server
+    python3 tests/tools/real_commits.py --bin target/debug/app-server --commits 100 {{REPOS}}
 
 # The release server under floods: large forged bodies (/livez latency), 20,000 stalled connections and
 # 20 held-back 25 MiB bodies (/health latency, the server's RSS and descriptors).
