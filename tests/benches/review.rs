@@ -270,16 +270,33 @@ async fn main() {
     );
 }
 
-/// A 400-line source file in the language of `ext`, with a test block at its end.
-fn source_file(ext: &str, i: usize) -> String {
+/// A 400-line source file in the language of `ext`, with a test block at its end; `nested`: its
+/// functions all inside one item (a module, class, namespace or function), so that the part parsed
+/// around a change is the whole file.
+fn source_file(ext: &str, i: usize, nested: bool) -> String {
     let mut s = String::new();
+    let indent = if nested { "    " } else { "" };
+    if nested {
+        s.push_str(match ext {
+            "rs" => "mod all {\n",
+            "py" => "class All:\n",
+            "ts" => "export namespace All {\n",
+            _ => "func All() {\n",
+        });
+    }
     for n in 0..380 {
         s.push_str(&match ext {
-            "rs" => format!("pub fn f_{i}_{n}(x: u32) -> u32 {{ x.wrapping_mul({n}) }}\n"),
-            "py" => format!("def f_{i}_{n}(x):\n    return x * {n}  # {n}\n"),
-            "ts" => format!("export function f{i}_{n}(x: number): number {{ return x * {n}; }}\n"),
+            "rs" => format!("{indent}pub fn f_{i}_{n}(x: u32) -> u32 {{ x.wrapping_mul({n}) }}\n"),
+            "py" => format!("{indent}def f_{i}_{n}(x):\n{indent}    return x * {n}  # {n}\n"),
+            "ts" => format!(
+                "{indent}export function f{i}_{n}(x: number): number {{ return x * {n}; }}\n"
+            ),
+            _ if nested => format!("{indent}_ = func(x int) int {{ return x * {n} }}\n"),
             _ => format!("func F{i}_{n}(x int) int {{ return x * {n} }}\n"),
         });
+    }
+    if nested && ext != "py" {
+        s.push_str("}\n");
     }
     s.push_str(match ext {
         "rs" => "#[cfg(test)]\nmod tests {\n    #[test]\n    fn t() { super::f(1).unwrap(); }\n}\n",
@@ -291,14 +308,19 @@ fn source_file(ext: &str, i: usize) -> String {
 }
 
 /// The built-in reviewer on 100 files read whole, against the same files by their lines alone:
-/// changed at lines 101–130, and (the most parsing) at their end.
+/// changed at lines 101–130, at their end, and at their end inside one item that spans the file
+/// (every byte parsed).
 async fn builtin_whole_files(runs: usize) {
-    for (at, lines) in [(Some(100), "101-130"), (None, "their end")] {
-        builtin_at(runs, at, lines).await;
+    for (at, nested, lines) in [
+        (Some(100), false, "101-130"),
+        (None, false, "their end"),
+        (None, true, "their end, inside one item spanning the file"),
+    ] {
+        builtin_at(runs, at, nested, lines).await;
     }
 }
 
-async fn builtin_at(runs: usize, at: Option<usize>, where_: &str) {
+async fn builtin_at(runs: usize, at: Option<usize>, nested: bool, where_: &str) {
     use adapters_ai::BuiltinReviewer;
     let exts = ["rs", "py", "ts", "go"];
     let mut diff = String::new();
@@ -306,7 +328,7 @@ async fn builtin_at(runs: usize, at: Option<usize>, where_: &str) {
     for i in 0..100 {
         let ext = exts[i % exts.len()];
         let path = format!("src/m{}/file_{i}.{ext}", i % 10);
-        let source = source_file(ext, i);
+        let source = source_file(ext, i, nested);
         let lines: Vec<&str> = source.lines().collect();
         let at = at.unwrap_or(lines.len() - 32);
         diff.push_str(&format!(

@@ -80,35 +80,43 @@ pub fn parse(path: &str, source: &str, lines: &[u32]) -> Option<FileSyntax> {
     let grammar = grammar(path)?;
     let mut parser = Parser::new();
     parser.set_language(&grammar).ok()?;
-    // What encloses a line opens above it: the file is parsed down to the first top-level line after
-    // the last one asked about, not to its end (a 400-line file changed at its top costs a
-    // fraction). Cut inside a construct after all (an error in the tree), it is parsed whole.
+    // Only the part of the file around the lines asked about is parsed: from the top-level item
+    // the first one is in (with its attributes, decorators and comments) down to the first
+    // top-level line after the last one. What encloses a line opens within that part. A window
+    // that cuts a construct open (an error in its tree) is given up for the whole file.
+    let first = lines.iter().min().copied().unwrap_or(1) as usize;
     let last = lines.iter().max().copied().unwrap_or(0) as usize;
-    let end = cut_after(source, last);
-    let mut tree = parser.parse(&source[..end], None)?;
-    if end < source.len() && tree.root_node().has_error() {
+    let (skipped, start) = item_start(source, first);
+    let end = cut_after(source, last).max(start);
+    let mut parsed = (skipped, &source[start..end]);
+    let mut tree = parser.parse(parsed.1, None)?;
+    if parsed.1.len() < source.len() && tree.root_node().has_error() {
+        parsed = (0, source);
         tree = parser.parse(source, None)?;
     }
     if too_broken(&tree) {
         return None;
     }
+    let (offset, text) = parsed;
+    let offset = u32::try_from(offset).unwrap_or(u32::MAX);
     let mut syntax = FileSyntax::default();
     let language = Language::of(path);
-    let bytes = source.as_bytes();
+    let bytes = text.as_bytes();
     let root = tree.root_node();
     let source_lines: Vec<&str> = source.lines().collect();
     for &line in lines {
-        let Some(text) = line
-            .checked_sub(1)
-            .and_then(|i| source_lines.get(i as usize))
-        else {
+        let Some(row) = line.checked_sub(1 + offset) else {
             continue;
         };
-        let column = text.len() - text.trim_start().len();
-        let at = Point::new(line as usize - 1, column);
+        let Some(line_text) = source_lines.get(line as usize - 1) else {
+            continue;
+        };
+        let column = line_text.len() - line_text.trim_start().len();
+        let at = Point::new(row as usize, column);
         let mut node = root.descendant_for_point_range(at, at);
         while let Some(n) = node {
             let (first, last) = lines_of(n);
+            let (first, last) = (first + offset, last + offset);
             if is_text_node(n.kind()) && first < line && line < last {
                 add(&mut syntax.text, first + 1..=last - 1);
             }
@@ -148,15 +156,33 @@ fn add(ranges: &mut Vec<RangeInclusive<u32>>, range: RangeInclusive<u32>) {
     }
 }
 
+/// Where to start parsing for lines from `first` (1-based): the start of the nearest line at or
+/// above it that begins a top-level item, with the attributes, decorators and comments just above
+/// it. Returns the lines skipped and the byte offset.
+fn item_start(source: &str, first: usize) -> (usize, usize) {
+    let lines: Vec<&str> = source.split_inclusive('\n').take(first).collect();
+    let Some(mut start) = lines.iter().rposition(|l| starts_item(l)) else {
+        return (0, 0);
+    };
+    while start > 0 && lines[start - 1].starts_with(['#', '@', '/', '*']) {
+        start -= 1;
+    }
+    (start, lines[..start].iter().map(|l| l.len()).sum())
+}
+
+/// A line at column 0 that neither closes nor continues something: a new top-level item.
+fn starts_item(line: &str) -> bool {
+    line.chars().next().is_some_and(|c| {
+        !c.is_whitespace() && !matches!(c, '}' | ')' | ']' | '*' | '"' | '\'' | '`' | '/')
+    })
+}
+
 /// Where to stop parsing for lines up to `last` (1-based): the start of the first line after it that
 /// begins a new top-level item (at column 0, not closing or continuing something), else the end.
 fn cut_after(source: &str, last: usize) -> usize {
     let mut offset = 0;
     for (i, line) in source.split_inclusive('\n').enumerate() {
-        let starts_item = line.chars().next().is_some_and(|c| {
-            !c.is_whitespace() && !matches!(c, '}' | ')' | ']' | '*' | '"' | '\'' | '`' | '/')
-        });
-        if i >= last && starts_item {
+        if i >= last && starts_item(line) {
             return offset;
         }
         offset += line.len();
