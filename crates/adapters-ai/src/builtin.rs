@@ -54,20 +54,24 @@ fn opens_test_code(text: &str) -> bool {
 }
 
 impl BuiltinReviewer {
-    /// Checks `file`'s added lines; `syntax`, the parse of its whole content when it could be read
-    /// and parsed, says which lines are test code or inside a comment or string.
+    /// Checks `file`'s added lines by `request`'s rules; `syntax`, the parse of its whole content
+    /// when it could be read and parsed, says which lines are test code or inside a comment or
+    /// string.
     fn check_file(
         &self,
         file: &FileDiff,
         syntax: Option<&FileSyntax>,
-        rules: &[ForbidRule],
+        request: &ReviewRequest,
         findings: &mut Vec<Finding>,
     ) {
+        // The repository's `[review] rules_off` are not run.
+        let on = |rule: &Rule| !request.rules_off.iter().any(|off| off == rule.id);
         let path = file.path();
         let language = Language::of(path);
         let test_path = is_test_path(path);
         let script = is_script_path(path);
-        let rules: Vec<ForbidRule> = rules
+        let rules: Vec<ForbidRule> = request
+            .rules
             .iter()
             .filter(|r| r.applies_to(path))
             .cloned()
@@ -97,7 +101,7 @@ impl BuiltinReviewer {
                     };
                     if let Some(hit) = project_rule_hit(path, n, &line.text, &rules) {
                         findings.push(hit);
-                    } else if let Some(rule) = rules::check(&context) {
+                    } else if let Some(rule) = rules::check(&context).filter(|r| on(r)) {
                         findings.push(finding(path, n, rule, rule.why.to_owned()));
                     }
                 }
@@ -107,8 +111,9 @@ impl BuiltinReviewer {
                 above.push(&line.text);
             }
         }
-        if file.status == FileStatus::Added && file.additions() > LARGE_FILE_LINES {
-            let rule = rules::rule("large-new-file");
+        let large = rules::rule("large-new-file");
+        if file.status == FileStatus::Added && file.additions() > LARGE_FILE_LINES && on(large) {
+            let rule = large;
             findings.push(finding(
                 path,
                 1,
@@ -171,12 +176,9 @@ impl BuiltinReviewer {
         let mut findings = Vec::new();
         // The plan classified the files already: every one is for a reviewer to read.
         for (file, syntax) in request.files.iter().zip(&syntaxes) {
-            self.check_file(file, syntax.as_ref(), &request.rules, &mut findings);
+            self.check_file(file, syntax.as_ref(), request, &mut findings);
         }
-        // The repository's `[review] rules_off`; an id that names no rule is said in the summary.
-        findings.retain(|f| {
-            rules::rule_of(&f.body).is_none_or(|id| !request.rules_off.iter().any(|off| off == id))
-        });
+        // An id of `[review] rules_off` that names no rule is said in the summary.
         let unknown: Vec<&str> = request
             .rules_off
             .iter()
